@@ -1,0 +1,1 @@
+"""The layer lab's web application: models, services, selectors, API, consumers."""
