@@ -1,0 +1,138 @@
+"""Named starting points for a search: the paper's two settings and a CPU preset.
+
+`paper-b` / `paper-s` follow PAPER.md's proxy task (CIFAR-10, batch 128, SGD
+0.1 Nesterov, 2000 constant-rate steps for B, 5000 cosine steps for S).
+`cpu-quick` is calibrated on a 2-core machine (benchmarks/calibrate.py, results
+in benchmarks/results/calibration_cpu_quick.txt) so that the reference layers
+pass its gates on every anchor and a 50-candidate search takes minutes.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from search_engine.config import ConfigError, EvalConfig, SearchConfig, deep_merge
+
+_PAPER_EVAL = EvalConfig(
+    dataset="cifar10",
+    data_dir=None,
+    architectures=("resnet50", "mobilenetv2", "efficientnet_b0"),
+    width=1.0,
+    depth=1.0,
+    steps=2000,
+    batch_size=128,
+    eval_batch_size=512,
+    lr=0.1,
+    momentum=0.9,
+    nesterov=True,
+    weight_decay=1e-4,
+    schedule="constant",
+    bf16=False,
+    quality_steps=100,
+    quality_threshold=None,
+    stability_steps=100,
+    stability_threshold=1e8,
+    progress_every=50,
+)
+
+_PRESETS: dict[str, tuple[str, SearchConfig]] = {
+    "paper-b": (
+        "The paper's B search: CIFAR-10, full-size anchors, 2000 steps at a constant rate.",
+        SearchConfig(
+            mode="B",
+            population_size=100,
+            tournament_size=25,
+            budget=5000,
+            parallel=8,
+            initial_nodes=4,
+            max_nodes=16,
+            rerank_top_k=10,
+            rerank_keep=3,
+            rerank_seeds=3,
+            rerank_steps=10000,
+            eval=_PAPER_EVAL,
+        ),
+    ),
+    "paper-s": (
+        "The paper's S search (no batch statistics): CIFAR-10, 5000 steps, cosine schedule.",
+        SearchConfig(
+            mode="S",
+            population_size=100,
+            tournament_size=25,
+            budget=5000,
+            parallel=8,
+            initial_nodes=4,
+            max_nodes=16,
+            rerank_top_k=10,
+            rerank_keep=3,
+            rerank_seeds=3,
+            rerank_steps=10000,
+            eval=EvalConfig(**{**_PAPER_EVAL.to_dict(), "architectures": _PAPER_EVAL.architectures,
+                               "steps": 5000, "schedule": "cosine"}),
+        ),
+    ),
+    "cpu-quick": (
+        "Offline digits, narrow shallow anchors, short training: 50 candidates in minutes on 2 cores.",
+        SearchConfig(
+            mode="B",
+            population_size=16,
+            tournament_size=4,
+            budget=50,
+            parallel=2,
+            initial_nodes=4,
+            max_nodes=12,
+            rerank_top_k=5,
+            rerank_keep=3,
+            rerank_seeds=2,
+            rerank_steps=400,
+            eval=EvalConfig(
+                dataset="digits",
+                data_dir=None,
+                architectures=("resnet50", "mobilenetv2", "efficientnet_b0"),
+                width=0.25,
+                depth=0.34,
+                steps=200,
+                batch_size=64,
+                eval_batch_size=512,
+                lr=0.1,
+                momentum=0.9,
+                nesterov=True,
+                weight_decay=1e-4,
+                schedule="cosine",
+                bf16=False,
+                quality_steps=60,
+                quality_threshold=None,
+                stability_steps=10,
+                stability_threshold=1e8,
+                progress_every=20,
+            ),
+        ),
+    ),
+}
+
+PRESETS: dict[str, str] = {name: desc for name, (desc, _) in _PRESETS.items()}
+
+
+def get_preset(name: str) -> SearchConfig:
+    """The preset's SearchConfig (frozen, so sharing the instance is safe)."""
+    try:
+        return _PRESETS[name][1]
+    except (KeyError, TypeError):
+        raise ConfigError(
+            "unknown_preset", "preset", f"unknown preset {name!r}; known: {', '.join(_PRESETS)}"
+        ) from None
+
+
+def build_config(preset: str, overrides: dict | None = None) -> SearchConfig:
+    """`preset` with `overrides` (the to_dict() shape, nested "eval") deep-merged and validated."""
+    base = get_preset(preset).to_dict()
+    merged = deep_merge(base, copy.deepcopy(overrides or {}))
+    return SearchConfig.from_dict(merged)
+
+
+def presets_json() -> list[dict]:
+    """[{name, description, config}] for GET /api/presets."""
+    return [
+        {"name": name, "description": desc, "config": cfg.to_dict()}
+        for name, (desc, cfg) in _PRESETS.items()
+    ]
