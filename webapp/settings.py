@@ -146,6 +146,10 @@ LAB_QUOTA_SEARCHES = env_int("LAB_QUOTA_SEARCHES", 3, minimum=1)
 LAB_QUOTA_IN_FLIGHT = env_int("LAB_QUOTA_IN_FLIGHT", 16, minimum=1)
 LAB_PROGRESS_MIN_INTERVAL = env_float("LAB_PROGRESS_MIN_INTERVAL", 0.25, minimum=0.0)
 LAB_DATA_DIR = Path(env_str("LAB_DATA_DIR", str(VAR_DIR / "data"))).resolve()
+# Where workers evaluate: auto (CUDA when torch sees a GPU, else CPU), cpu, cuda, cuda:N.
+LAB_DEVICE = env_str("LAB_DEVICE", "auto").strip().lower()
+if not (LAB_DEVICE in ("auto", "cpu", "cuda") or (LAB_DEVICE.startswith("cuda:") and LAB_DEVICE[5:].isdigit())):
+    raise ImproperlyConfigured(f"LAB_DEVICE must be auto, cpu, cuda or cuda:N, got {LAB_DEVICE!r}")
 
 # --- Auth, static files -------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
