@@ -1,0 +1,168 @@
+// Glue between the event stream and React: loads the detail and a candidate
+// snapshot, opens the stream after the detail's last_seq, coalesces incoming
+// events into batches applied at most every ~150 ms, and publishes a snapshot
+// for useSyncExternalStore. One instance per monitored search.
+
+import {
+  fetchAllCandidates,
+  searchSocketUrl,
+  searchesApi,
+  type LabEvent,
+  type SearchDetail,
+} from "../api/searches";
+import { Coalescer } from "./scheduler";
+import { applyEvents, emptyState, loadSnapshot, type SearchState } from "./store";
+import { SearchStream, type ConnectionState } from "./stream";
+
+export interface MonitorSnapshot {
+  version: number;
+  state: SearchState;
+  detail: SearchDetail | null;
+  connection: ConnectionState;
+  reconnects: number;
+  error: string | null;
+  loading: boolean;
+}
+
+declare global {
+  interface Window {
+    /** Test/debug hook: the live stream of the monitor on screen. */
+    __labStream?: {
+      dropConnection: () => void;
+      readonly state: ConnectionState;
+      readonly lastSeq: number;
+      readonly connections: number;
+      readonly candidateIds: number[];
+    };
+  }
+}
+
+export class MonitorStore {
+  readonly searchId: number;
+  private state: SearchState = emptyState();
+  private detail: SearchDetail | null = null;
+  private connection: ConnectionState = "connecting";
+  private reconnects = 0;
+  private error: string | null = null;
+  private loading = true;
+  private snapshot: MonitorSnapshot;
+  private listeners = new Set<() => void>();
+  private stream: SearchStream | null = null;
+  private coalescer: Coalescer<LabEvent>;
+  private disposed = false;
+  private detailTimer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(searchId: number, flushIntervalMs = 150) {
+    this.searchId = searchId;
+    this.coalescer = new Coalescer<LabEvent>((batch) => this.applyBatch(batch), flushIntervalMs);
+    this.snapshot = this.makeSnapshot();
+  }
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  getSnapshot = (): MonitorSnapshot => this.snapshot;
+
+  private makeSnapshot(): MonitorSnapshot {
+    return {
+      version: this.state.version,
+      state: this.state,
+      detail: this.detail,
+      connection: this.connection,
+      reconnects: this.reconnects,
+      error: this.error,
+      loading: this.loading,
+    };
+  }
+
+  private publish(): void {
+    this.snapshot = this.makeSnapshot();
+    for (const l of this.listeners) l();
+  }
+
+  private applyBatch(batch: LabEvent[]): void {
+    const before = this.state.status;
+    applyEvents(this.state, batch);
+    if (this.state.status !== before) void this.refreshDetail();
+    this.publish();
+  }
+
+  async start(): Promise<void> {
+    try {
+      const detail = await searchesApi.detail(this.searchId);
+      if (this.disposed) return;
+      this.detail = detail;
+      const candidates = await fetchAllCandidates(this.searchId);
+      if (this.disposed) return;
+      loadSnapshot(this.state, detail, candidates);
+      this.loading = false;
+      this.publish();
+    } catch (e) {
+      this.loading = false;
+      this.error = e instanceof Error ? e.message : String(e);
+      this.publish();
+      return;
+    }
+    this.stream = new SearchStream({
+      lastSeq: this.state.lastSeq,
+      url: (after) => searchSocketUrl(this.searchId, after),
+      fetchAfter: (after) => searchesApi.events(this.searchId, after),
+      onEvents: (events) => this.coalescer.push(...events),
+      onState: (s) => {
+        if (s === "connected" && this.stream && this.stream.connections > 1) this.reconnects++;
+        this.connection = s;
+        this.publish();
+      },
+    });
+    const stream = this.stream;
+    const state = this.state;
+    window.__labStream = {
+      dropConnection: () => stream.dropConnection(),
+      get state() {
+        return stream.state;
+      },
+      get lastSeq() {
+        return stream.lastSeq;
+      },
+      get connections() {
+        return stream.connections;
+      },
+      get candidateIds() {
+        return [...state.order];
+      },
+    };
+    stream.start();
+    // The detail carries server-side figures (throughput, workers) that no
+    // event updates; refresh it now and then while the monitor is open.
+    this.detailTimer = setInterval(() => void this.refreshDetail(), 10_000);
+  }
+
+  async refreshDetail(): Promise<void> {
+    try {
+      const d = await searchesApi.detail(this.searchId);
+      if (this.disposed) return;
+      this.detail = d;
+      this.publish();
+    } catch {
+      /* keep the last one */
+    }
+  }
+
+  /** Replace the detail after a control action answered with a new one. */
+  setDetail(d: SearchDetail): void {
+    this.detail = d;
+    if (d.status) this.state.status = d.status;
+    this.publish();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.coalescer.cancel();
+    this.stream?.stop();
+    if (this.detailTimer) clearInterval(this.detailTimer);
+    if (window.__labStream && this.stream) delete window.__labStream;
+    this.listeners.clear();
+  }
+}

@@ -1,0 +1,141 @@
+import { describe, expect, it } from "vitest";
+import { activeWorkers, applyEvents, emptyState, FEED_LIMIT, finishedCount, loadSnapshot } from "./store";
+import { cand, ev } from "./testData";
+
+describe("applyEvents", () => {
+  it("applies events in order and counts statuses", () => {
+    const s = emptyState();
+    const r = applyEvents(s, [
+      ev(1, "search.status", { status: "running", stage: "evolution", reason: null }),
+      ev(2, "candidate.created", { candidate: cand(10), tournament: null }),
+      ev(3, "candidate.started", { candidate_id: 10, attempt: 1, worker: "w1" }),
+    ]);
+    expect(r).toEqual({ applied: 3, gap: false });
+    expect(s.lastSeq).toBe(3);
+    expect(s.status).toBe("running");
+    expect(s.candidates.get(10)?.status).toBe("running");
+    expect(s.counts).toMatchObject({ queued: 0, running: 1 });
+    expect(activeWorkers(s)).toBe(1);
+    applyEvents(s, [
+      ev(4, "candidate.finished", {
+        candidate: cand(10, { status: "evaluated", scores: { a: 0.5 }, finished_at: "2026-01-01T00:01:00Z" }),
+      }),
+    ]);
+    expect(s.counts).toMatchObject({ running: 0, evaluated: 1 });
+    expect(finishedCount(s)).toBe(1);
+    expect(activeWorkers(s)).toBe(0);
+    expect(s.finishTimes.get(10)).toBe(Date.parse("2026-01-01T00:01:00Z"));
+  });
+
+  it("drops duplicates and bumps the version only on change", () => {
+    const s = emptyState();
+    applyEvents(s, [ev(1, "candidate.created", { candidate: cand(1), tournament: null })]);
+    const v = s.version;
+    const r = applyEvents(s, [ev(1, "candidate.created", { candidate: cand(1), tournament: null })]);
+    expect(r.applied).toBe(0);
+    expect(s.version).toBe(v);
+    expect(s.order).toEqual([1]);
+    expect(s.counts.queued).toBe(1);
+  });
+
+  it("holds events after a gap until the gap is filled", () => {
+    const s = emptyState();
+    applyEvents(s, [ev(1, "candidate.created", { candidate: cand(1), tournament: null })]);
+    const r = applyEvents(s, [ev(3, "candidate.started", { candidate_id: 2, attempt: 1, worker: "w" })]);
+    expect(r).toEqual({ applied: 0, gap: true });
+    expect(s.lastSeq).toBe(1);
+    const r2 = applyEvents(s, [ev(2, "candidate.created", { candidate: cand(2), tournament: null })]);
+    expect(r2).toEqual({ applied: 2, gap: false });
+    expect(s.candidates.get(2)?.status).toBe("running");
+    expect(s.lastSeq).toBe(3);
+  });
+
+  it("sorts an out-of-order batch", () => {
+    const s = emptyState();
+    applyEvents(s, [
+      ev(2, "candidate.started", { candidate_id: 1, attempt: 1, worker: "w" }),
+      ev(1, "candidate.created", { candidate: cand(1), tournament: null }),
+    ]);
+    expect(s.candidates.get(1)?.status).toBe("running");
+  });
+
+  it("builds the tournament feed newest first and caps it", () => {
+    const s = emptyState();
+    const events = [];
+    for (let i = 1; i <= FEED_LIMIT + 5; i++) {
+      events.push(
+        ev(i, "candidate.created", {
+          candidate: cand(i, { mutation: "op", parent_id: i - 1 }),
+          tournament: { contestants: [1, 2, 3], front: [2, 3], winner: 2 },
+        }),
+      );
+    }
+    applyEvents(s, events);
+    expect(s.feed).toHaveLength(FEED_LIMIT);
+    expect(s.feed[0]).toMatchObject({ childId: FEED_LIMIT + 5, winner: 2, front: [2, 3], mutation: "op" });
+  });
+
+  it("tracks population, requeue, loss and rerank", () => {
+    const s = emptyState();
+    applyEvents(s, [
+      ev(1, "candidate.created", { candidate: cand(1), tournament: null }),
+      ev(2, "candidate.started", { candidate_id: 1, attempt: 1, worker: "w" }),
+      ev(3, "candidate.requeued", { candidate_id: 1, attempt: 2, reason: "stale" }),
+      ev(4, "candidate.lost", { candidate_id: 1, reason: "attempts" }),
+      ev(5, "population.changed", { added: 7, removed: [] }),
+      ev(6, "population.changed", { added: 8, removed: [7] }),
+      ev(7, "rerank.finished", { ranking: [{ candidate_id: 8, mean_score: 0.9, scores: {} }] }),
+    ]);
+    expect(s.candidates.get(1)).toMatchObject({ status: "lost", attempts: 2, rejection_reason: "attempts" });
+    expect([...s.population]).toEqual([8]);
+    expect(s.rerank?.[0].candidate_id).toBe(8);
+  });
+
+  it("applies progress events without touching seq, and not to finished candidates", () => {
+    const s = emptyState();
+    applyEvents(s, [ev(1, "candidate.created", { candidate: cand(1), tournament: null })]);
+    applyEvents(s, [
+      ev(null, "candidate.progress", { candidate_id: 1, arch: "a", stage: "train", step: 5, total: 10, loss: 1, accuracy: 0.2 }),
+    ]);
+    expect(s.lastSeq).toBe(1);
+    expect(s.progress.get(1)).toMatchObject({ step: 5, total: 10 });
+    applyEvents(s, [ev(2, "candidate.finished", { candidate: cand(1, { status: "rejected" }) })]);
+    expect(s.progress.has(1)).toBe(false);
+    applyEvents(s, [
+      ev(null, "candidate.progress", { candidate_id: 1, arch: "a", stage: "train", step: 6, total: 10, loss: 1, accuracy: 0.2 }),
+    ]);
+    expect(s.progress.has(1)).toBe(false);
+  });
+
+  it("replays events after a snapshot that is newer than them and converges", () => {
+    const s = emptyState();
+    // Snapshot taken after seq 2 saw candidate 5 already finished.
+    loadSnapshot(s, { status: "running", stage: "evolution", last_seq: 2 }, [
+      cand(5, { status: "evaluated", scores: { a: 0.7 } }),
+    ]);
+    applyEvents(s, [
+      ev(1, "candidate.created", { candidate: cand(5), tournament: null }), // dup, ignored
+      ev(3, "candidate.created", { candidate: cand(5), tournament: null }),
+      ev(4, "candidate.started", { candidate_id: 5, attempt: 1, worker: "w" }),
+      ev(5, "candidate.finished", { candidate: cand(5, { status: "evaluated", scores: { a: 0.7 } }) }),
+    ]);
+    expect(s.lastSeq).toBe(5);
+    expect(s.order).toEqual([5]);
+    expect(s.candidates.get(5)?.status).toBe("evaluated");
+    expect(s.counts).toMatchObject({ evaluated: 1, running: 0 });
+  });
+
+  it("folds 10,000 candidates quickly", () => {
+    const s = emptyState();
+    const events = [];
+    let seq = 0;
+    for (let i = 1; i <= 10_000; i++) {
+      events.push(ev(++seq, "candidate.created", { candidate: cand(i), tournament: { contestants: [1], front: [1], winner: 1 } }));
+      events.push(ev(++seq, "candidate.finished", { candidate: cand(i, { status: "evaluated", scores: { a: i / 1e4 } }) }));
+    }
+    const t0 = performance.now();
+    applyEvents(s, events);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(s.counts.evaluated).toBe(10_000);
+  });
+});

@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { buildOverrides, formFieldForServerField, validateLaunch, valuesFromPreset } from "./validation";
+
+const preset = {
+  name: "cpu-quick",
+  description: "",
+  config: {
+    mode: "S",
+    population_size: 8,
+    tournament_size: 3,
+    budget: 20,
+    eval: { dataset: "synthetic", architectures: ["resnet50", "mobilenetv2"], steps: 30 },
+  },
+};
+
+describe("launch form validation", () => {
+  it("accepts a preset's own values", () => {
+    const v = valuesFromPreset(preset);
+    v.name = "s1";
+    expect(validateLaunch(v)).toEqual({});
+    expect(buildOverrides(v, preset.config)).toEqual({});
+  });
+  it("rejects non-integers, ranges, tournament above population, no architecture", () => {
+    const v = { ...valuesFromPreset(preset), name: "", budget: "1.5", steps: "0", population_size: "4", tournament_size: "9", architectures: [], seed: "x" };
+    const e = validateLaunch(v);
+    expect(e.name).toMatch(/name/);
+    expect(e.budget).toMatch(/whole number/);
+    expect(e.steps).toMatch(/between/);
+    expect(e.tournament_size).toMatch(/exceed/);
+    expect(e.architectures).toMatch(/at least one/);
+    expect(e.seed).toMatch(/whole number/);
+  });
+  it("sends only what differs from the preset", () => {
+    const v = { ...valuesFromPreset(preset), name: "s", budget: "6", steps: "10", architectures: ["mobilenetv2"], mode: "B" };
+    expect(buildOverrides(v, preset.config)).toEqual({
+      mode: "B",
+      budget: 6,
+      eval: { steps: 10, architectures: ["mobilenetv2"] },
+    });
+  });
+  it("maps server error fields to form fields", () => {
+    expect(formFieldForServerField("eval.steps")).toBe("steps");
+    expect(formFieldForServerField("overrides.budget")).toBe("budget");
+    expect(formFieldForServerField("budget")).toBe("budget");
+    expect(formFieldForServerField("seed_layer_ids")).toBe("seeds");
+    expect(formFieldForServerField("zzz")).toBeNull();
+    expect(formFieldForServerField(null)).toBeNull();
+  });
+});

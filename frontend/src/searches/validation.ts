@@ -1,0 +1,152 @@
+// Client-side checks of the launch form, so obvious mistakes are shown next
+// to their field before anything is sent. The server re-validates everything.
+
+import type { SearchConfigJson } from "../api/searches";
+
+export const ARCHITECTURES = ["resnet50", "mobilenetv2", "efficientnet_b0"] as const;
+export const DATASETS = ["synthetic", "digits", "cifar10"] as const;
+
+export interface LaunchFormValues {
+  name: string;
+  preset: string;
+  mode: string;
+  population_size: string;
+  tournament_size: string;
+  budget: string;
+  steps: string;
+  dataset: string;
+  architectures: string[];
+  seed: string;
+  seed_layer_ids: number[];
+  seed_references: string[];
+}
+
+export type FieldErrors = Partial<Record<string, string>>;
+
+const LIMITS = {
+  population_size: [2, 100_000],
+  tournament_size: [1, 100_000],
+  budget: [1, 10_000_000],
+  steps: [1, 10_000_000],
+  seed: [0, 2 ** 31 - 1],
+} as const;
+
+function parseIntStrict(s: string): number | null {
+  const t = s.trim();
+  if (!/^-?\d+$/.test(t)) return null;
+  const n = Number(t);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+function checkInt(
+  errors: FieldErrors,
+  field: keyof typeof LIMITS,
+  raw: string,
+  label: string,
+): number | null {
+  const n = parseIntStrict(raw);
+  const [lo, hi] = LIMITS[field];
+  if (n === null) {
+    errors[field] = `${label} must be a whole number.`;
+    return null;
+  }
+  if (n < lo || n > hi) {
+    errors[field] = `${label} must be between ${lo} and ${hi.toLocaleString("en-US")}.`;
+    return null;
+  }
+  return n;
+}
+
+export function validateLaunch(v: LaunchFormValues): FieldErrors {
+  const errors: FieldErrors = {};
+  if (!v.preset) errors.preset = "Choose a preset.";
+  if (!v.name.trim()) errors.name = "Give the search a name.";
+  else if (v.name.length > 100) errors.name = "Names are at most 100 characters.";
+  if (v.mode !== "B" && v.mode !== "S") errors.mode = "Mode is B or S.";
+  const pop = checkInt(errors, "population_size", v.population_size, "Population");
+  const tour = checkInt(errors, "tournament_size", v.tournament_size, "Tournament size");
+  if (pop !== null && tour !== null && tour > pop) {
+    errors.tournament_size = "Tournament size cannot exceed the population.";
+  }
+  checkInt(errors, "budget", v.budget, "Budget");
+  checkInt(errors, "steps", v.steps, "Training steps");
+  if (v.seed.trim() !== "") checkInt(errors, "seed", v.seed, "Seed");
+  if (v.architectures.length === 0) errors.architectures = "Choose at least one architecture.";
+  if (!v.dataset) errors.dataset = "Choose a data set.";
+  return errors;
+}
+
+/** Form values prefilled from a preset's configuration. */
+export function valuesFromPreset(
+  preset: { name: string; config: SearchConfigJson },
+  keep?: Pick<LaunchFormValues, "name" | "seed" | "seed_layer_ids" | "seed_references">,
+): LaunchFormValues {
+  const c = preset.config;
+  return {
+    name: keep?.name ?? "",
+    preset: preset.name,
+    mode: String(c.mode ?? "S"),
+    population_size: String(c.population_size ?? ""),
+    tournament_size: String(c.tournament_size ?? ""),
+    budget: String(c.budget ?? ""),
+    steps: String(c.eval?.steps ?? ""),
+    dataset: String(c.eval?.dataset ?? ""),
+    architectures: [...(c.eval?.architectures ?? [])],
+    seed: keep?.seed ?? "",
+    seed_layer_ids: keep?.seed_layer_ids ?? [],
+    seed_references: keep?.seed_references ?? [],
+  };
+}
+
+/**
+ * Overrides in the to_dict() shape holding only what differs from the
+ * preset, so a preset's own constraints are not tripped by echoing values.
+ */
+export function buildOverrides(
+  v: LaunchFormValues,
+  preset: SearchConfigJson,
+): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  const ev: Record<string, unknown> = {};
+  if (v.mode !== preset.mode) o.mode = v.mode;
+  const ints: [keyof LaunchFormValues, string][] = [
+    ["population_size", "population_size"],
+    ["tournament_size", "tournament_size"],
+    ["budget", "budget"],
+  ];
+  for (const [field, key] of ints) {
+    const n = Number(v[field]);
+    if (n !== preset[key]) o[key] = n;
+  }
+  if (Number(v.steps) !== preset.eval?.steps) ev.steps = Number(v.steps);
+  if (v.dataset !== preset.eval?.dataset) ev.dataset = v.dataset;
+  const archs = ARCHITECTURES.filter((a) => v.architectures.includes(a)) as string[];
+  for (const a of v.architectures) if (!archs.includes(a)) archs.push(a);
+  const presetArchs = preset.eval?.architectures ?? [];
+  if (archs.length !== presetArchs.length || archs.some((a) => !presetArchs.includes(a))) {
+    ev.architectures = archs;
+  }
+  if (Object.keys(ev).length) o.eval = ev;
+  return o;
+}
+
+/** Map a server error field ("eval.steps", "overrides.budget"…) to a form field. */
+export function formFieldForServerField(field: string | null | undefined): string | null {
+  if (!field) return null;
+  const last = field.replace(/^(body\.|overrides\.)/, "").replace(/^eval\./, "");
+  const map: Record<string, string> = {
+    name: "name",
+    preset: "preset",
+    mode: "mode",
+    population_size: "population_size",
+    tournament_size: "tournament_size",
+    budget: "budget",
+    steps: "steps",
+    dataset: "dataset",
+    architectures: "architectures",
+    seed: "seed",
+    seed_layer_ids: "seeds",
+    seed_references: "seeds",
+  };
+  return map[last] ?? null;
+}
