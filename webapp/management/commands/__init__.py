@@ -1,0 +1,1 @@
+"""``manage.py lab`` (run everything) and ``manage.py gpu_workers`` (one worker per GPU slot)."""

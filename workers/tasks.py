@@ -1,0 +1,174 @@
+"""Thin Celery tasks: translate ids, call a service or the engine, record the outcome.
+
+Each candidate is evaluated by exactly one task keyed by its id. Running the
+same task twice is harmless: ``candidate_start`` returns None for a candidate
+that is finished, lost or belongs to a stopped search, and
+``candidate_record_result`` ignores a report from a superseded attempt or a
+candidate already recorded. All search state lives in the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+
+from workers.celery_app import (
+    CONTROL_QUEUE,
+    EVAL_QUEUE,
+    TASK_ADVANCE,
+    TASK_EVALUATE,
+    TASK_REAP,
+    app,
+)
+from workers.devices import resolve_device
+from workers.heartbeat import Heartbeat
+
+log = logging.getLogger(__name__)
+
+EVAL_TIME_LIMIT = int(settings.CELERY_EVAL_TIME_LIMIT)
+# The soft limit raises inside the task so the failure is recorded; the hard
+# limit kills the process shortly after if training ignores it.
+EVAL_SOFT_TIME_LIMIT = max(EVAL_TIME_LIMIT - max(5, EVAL_TIME_LIMIT // 20), int(EVAL_TIME_LIMIT * 0.5))
+CONTROL_TIME_LIMIT = 600
+
+_EVAL_OPTIONS: dict[str, Any] = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "time_limit": EVAL_TIME_LIMIT,
+    "soft_time_limit": EVAL_SOFT_TIME_LIMIT,
+    "queue": EVAL_QUEUE,
+    "serializer": "json",
+    "ignore_result": True,
+}
+_CONTROL_OPTIONS: dict[str, Any] = {
+    **_EVAL_OPTIONS,
+    "time_limit": CONTROL_TIME_LIMIT,
+    "soft_time_limit": CONTROL_TIME_LIMIT - 30,
+    "queue": CONTROL_QUEUE,
+}
+
+
+def worker_label(hostname: str | None) -> str:
+    """``<celery node name>/<pid>``: which process holds an attempt."""
+    return f"{hostname or socket.gethostname()}/{os.getpid()}"
+
+
+def failure_result(reason: str, message: str, device: str) -> dict:
+    """An ``EvalResult.to_dict()``-shaped failure for when the engine itself raised."""
+    return {
+        "status": "failed",
+        "rejection_reason": reason,
+        "message": message[-4000:],
+        "scores": {},
+        "curves": {},
+        "timings": {},
+        "device": device,
+    }
+
+
+def _retrying(call: Callable[[], Any], *, what: str, tries: int = 5, delay: float = 1.0) -> Any:
+    """Run ``call``, retrying a few times: a result took minutes of GPU time, keep it through a DB hiccup."""
+    from django.db import close_old_connections
+
+    for attempt in range(1, tries + 1):
+        try:
+            return call()
+        except Exception:
+            if attempt == tries:
+                raise
+            log.warning("%s failed (try %d of %d); retrying", what, attempt, tries, exc_info=True)
+            close_old_connections()
+            time.sleep(delay * attempt)
+    return None
+
+
+def run_evaluation(job: Any, *, device: str, should_stop: Callable[[], bool], progress: Callable[[dict], None]) -> dict:
+    """Evaluate the job's graph with the engine; never raises (failures become results)."""
+    from search_engine.evaluate import evaluate
+
+    from search_engine.config import EvalConfig
+    from search_engine.graph import LayerGraph
+
+    try:
+        graph = LayerGraph.from_dict(job.document)
+        config = EvalConfig.from_dict(job.eval_config)
+        result = evaluate(graph, config, seed=job.seed, device=device, progress=progress, should_stop=should_stop)
+        return result.to_dict()
+    except SoftTimeLimitExceeded:
+        return failure_result("error", f"time limit of {EVAL_SOFT_TIME_LIMIT} s exceeded", device)
+    except Exception:
+        log.exception("evaluation of candidate %s raised", job.candidate_id)
+        return failure_result("error", traceback.format_exc(), device)
+    finally:
+        _release_gpu_memory(device)
+
+
+def _release_gpu_memory(device: str) -> None:
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.empty_cache()
+
+
+@app.task(bind=True, name=TASK_EVALUATE, **_EVAL_OPTIONS)
+def evaluate_candidate(self, candidate_id: int) -> None:  # noqa: ANN001 - bound task
+    """Evaluate one candidate: start an attempt, train with heartbeats, record the result once."""
+    from webapp.services import (
+        candidate_heartbeat,
+        candidate_progress,
+        candidate_record_result,
+        candidate_start,
+    )
+
+    job = candidate_start(candidate_id=candidate_id, worker=worker_label(self.request.hostname))
+    if job is None:
+        log.info("candidate %s is not runnable; nothing to do", candidate_id)
+        return
+    device = resolve_device(settings.LAB_DEVICE)
+    attempt = job.attempt
+
+    def progress(update: dict) -> None:
+        try:
+            candidate_progress(candidate_id=candidate_id, attempt=attempt, progress=update)
+        except Exception:  # progress is decoration; never let it end a training run
+            log.debug("progress push failed", exc_info=True)
+
+    with Heartbeat(
+        lambda: candidate_heartbeat(candidate_id=candidate_id, attempt=attempt),
+        interval=settings.LAB_HEARTBEAT_SECONDS,
+        name=f"heartbeat-{candidate_id}",
+    ) as heartbeat:
+        result = run_evaluation(job, device=device, should_stop=heartbeat.should_stop, progress=progress)
+    recorded = _retrying(
+        lambda: candidate_record_result(candidate_id=candidate_id, attempt=attempt, result=result),
+        what=f"recording candidate {candidate_id}",
+    )
+    log.info("candidate %s attempt %s: %s (%s)", candidate_id, attempt, result["status"],
+             "recorded" if recorded else "ignored: superseded or already recorded")
+
+
+@app.task(name=TASK_ADVANCE, **_CONTROL_OPTIONS)
+def advance_search(search_id: int) -> None:
+    """Let a search take its next steps (tell results, propose and enqueue candidates, finish)."""
+    from webapp.services import search_advance
+
+    search_advance(search_id=search_id)
+
+
+@app.task(name=TASK_REAP, **_CONTROL_OPTIONS)
+def reap_stale_candidates() -> int:
+    """Requeue candidates whose worker went silent (or mark them lost past the attempt cap)."""
+    from webapp.services import candidates_reap_stale
+
+    count = candidates_reap_stale()
+    if count:
+        log.info("reaper handled %d stale candidate(s)", count)
+    return count
