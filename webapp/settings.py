@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "ninja",
     "webapp",
 ]
 
@@ -169,6 +170,9 @@ STATIC_URL = "/static/"
 FRONTEND_DIST = BASE_DIR / "frontend" / "dist"
 STATICFILES_DIRS = [FRONTEND_DIST] if FRONTEND_DIST.exists() else []
 STATIC_ROOT = VAR_DIR / "staticfiles"
+
+# Graph documents are small (at most 256 nodes); anything bigger is a mistake.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("LAB_MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,98 @@
+"""Layers: create, read, update (a new version), list, versions, restore, checks, export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router, Status
+from pydantic import BaseModel, Field
+
+from webapp.api.pagination import MAX_PAGE_SIZE, paginate
+from webapp.api.schemas import (
+    DocumentIn,
+    LayerDetailOut,
+    LayerIn,
+    LayerPageOut,
+    LayerVersionDetailOut,
+    LayerVersionOut,
+    ValidateOut,
+)
+from webapp.selectors import layers as sel
+from webapp.services import exports
+from webapp.services import layers as svc
+from webapp.services.graphs import graph_validate
+
+router = Router(tags=["layers"])
+
+
+class PageQuery(BaseModel):
+    page: int = Field(1, ge=1, le=1_000_000)
+    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
+
+
+@router.post("/validate", response=ValidateOut)
+def validate(request: HttpRequest, body: DocumentIn) -> dict:
+    return graph_validate(document=body.document)
+
+
+@router.post("/numeric-check", response=Any)
+def numeric_check(request: HttpRequest, body: DocumentIn) -> Any:
+    return exports.numeric_check(document=body.document)
+
+
+@router.get("", response=LayerPageOut)
+def list_layers(request: HttpRequest, q: Query[PageQuery]) -> dict:
+    return paginate(sel.layer_list(owner=request.auth), page=q.page, page_size=q.page_size,
+                    serialize=sel.layer_summary)
+
+
+@router.post("", response={201: LayerDetailOut})
+def create_layer(request: HttpRequest, body: LayerIn) -> Status:
+    layer = svc.layer_create(owner=request.auth, name=body.name, document=body.document)
+    return Status(201, sel.layer_detail(layer))
+
+
+@router.get("/{int:layer_id}", response=LayerDetailOut)
+def get_layer(request: HttpRequest, layer_id: int) -> dict:
+    return sel.layer_detail(sel.layer_get(owner=request.auth, layer_id=layer_id))
+
+
+@router.put("/{int:layer_id}", response=LayerDetailOut)
+def update_layer(request: HttpRequest, layer_id: int, body: LayerIn) -> dict:
+    layer = svc.layer_update(owner=request.auth, layer_id=layer_id, name=body.name, document=body.document)
+    return sel.layer_detail(layer)
+
+
+@router.delete("/{int:layer_id}", response={204: None})
+def delete_layer(request: HttpRequest, layer_id: int) -> Status:
+    svc.layer_delete(owner=request.auth, layer_id=layer_id)
+    return Status(204, None)
+
+
+@router.get("/{int:layer_id}/versions", response=list[LayerVersionOut])
+def list_versions(request: HttpRequest, layer_id: int) -> list[dict]:
+    return [sel.layer_version_summary(v) for v in sel.layer_versions(owner=request.auth, layer_id=layer_id)]
+
+
+@router.get("/{int:layer_id}/versions/{int:version}", response=LayerVersionDetailOut)
+def get_version(request: HttpRequest, layer_id: int, version: int) -> dict:
+    found = sel.layer_version_get(owner=request.auth, layer_id=layer_id, version=version)
+    return {**sel.layer_version_summary(found), "document": found.document}
+
+
+@router.post("/{int:layer_id}/versions/{int:version}/restore", response=LayerDetailOut)
+def restore_version(request: HttpRequest, layer_id: int, version: int) -> dict:
+    return sel.layer_detail(svc.layer_restore(owner=request.auth, layer_id=layer_id, version=version))
+
+
+@router.get("/{int:layer_id}/export.py")
+def export_layer(request: HttpRequest, layer_id: int) -> HttpResponse:
+    layer = sel.layer_get(owner=request.auth, layer_id=layer_id)
+    return python_attachment(exports.layer_source(document=layer.document), f"layer_{layer.pk}.py")
+
+
+def python_attachment(source: str, filename: str) -> HttpResponse:
+    response = HttpResponse(source, content_type="text/x-python; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,128 @@
+"""Request and response shapes of the JSON API (the published OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from ninja import Schema
+from pydantic import ConfigDict, Field
+
+
+class StrictIn(Schema):
+    """Input bodies reject unknown keys, so a typo is a 400, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    node: str | None = None
+    field: str | None = None
+
+
+class ErrorOut(Schema):
+    error: ErrorDetail
+
+
+class MeOut(Schema):
+    id: int
+    username: str
+
+
+class DocumentIn(StrictIn):
+    document: Any
+
+
+class LayerIn(StrictIn):
+    name: str = Field(max_length=100)
+    document: Any
+
+
+class LayerSummaryOut(Schema):
+    id: int
+    name: str
+    mode: str
+    formula: str
+    canonical_hash: str
+    version: int
+    updated_at: datetime
+
+
+class LayerDetailOut(LayerSummaryOut):
+    document: Any
+    created_at: datetime
+
+
+class LayerPageOut(Schema):
+    count: int
+    items: list[LayerSummaryOut]
+
+
+class LayerVersionOut(Schema):
+    version: int
+    name: str
+    canonical_hash: str
+    formula: str
+    mode: str
+    created_at: datetime
+
+
+class LayerVersionDetailOut(LayerVersionOut):
+    document: Any
+
+
+class ValidateOut(Schema):
+    valid: bool
+    error: ErrorDetail | None
+    formula: str | None
+    mode: str | None
+    canonical_hash: str | None
+    live_nodes: list[str]
+
+
+class TokenIn(StrictIn):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class TokenCreatedOut(TokenOut):
+    secret: str
+
+
+class SearchIn(StrictIn):
+    name: str = Field(min_length=1, max_length=100)
+    preset: str = Field(min_length=1, max_length=40)
+    overrides: dict[str, Any] | None = None
+    seed: int | None = Field(default=None, ge=0, le=2**62)
+    seed_layer_ids: list[int] = Field(default_factory=list, max_length=100)
+    seed_references: list[str] = Field(default_factory=list, max_length=100)
+
+
+class ControlIn(StrictIn):
+    action: Literal["pause", "resume", "stop"]
+
+
+class CloneIn(StrictIn):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    budget: int | None = Field(default=None, ge=1, le=1_000_000)
+
+
+class EventOut(Schema):
+    seq: int
+    type: str
+    payload: dict[str, Any]
+    created_at: datetime | str
+
+
+class EventsOut(Schema):
+    events: list[EventOut]
+    last_seq: int

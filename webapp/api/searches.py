@@ -1,0 +1,4 @@
+"""Searches API (filled in below)."""
+from ninja import Router
+
+router = Router(tags=["searches"])

@@ -1,0 +1,29 @@
+"""API tokens for scripts: list, create (the secret is shown once), delete."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Router, Status
+
+from webapp.api.schemas import TokenCreatedOut, TokenIn, TokenOut
+from webapp.selectors.tokens import token_list, token_summary
+from webapp.services.tokens import token_create, token_delete
+
+router = Router(tags=["tokens"])
+
+
+@router.get("", response=list[TokenOut])
+def list_tokens(request: HttpRequest) -> list[dict]:
+    return [token_summary(t) for t in token_list(user=request.auth)]
+
+
+@router.post("", response={201: TokenCreatedOut})
+def create_token(request: HttpRequest, body: TokenIn) -> Status:
+    token, secret = token_create(user=request.auth, name=body.name)
+    return Status(201, {**token_summary(token), "secret": secret})
+
+
+@router.delete("/{int:token_id}", response={204: None})
+def delete_token(request: HttpRequest, token_id: int) -> Status:
+    token_delete(user=request.auth, token_id=token_id)
+    return Status(204, None)

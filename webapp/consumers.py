@@ -1,0 +1,107 @@
+"""The live event stream of one search: ``ws/searches/<id>/?after=N``.
+
+On connect the consumer joins the search's group first and only then replays
+stored events with ``seq > after`` from the database, so nothing published
+in between is missed. Live events at or below the last sequence sent are
+dropped; a live event beyond the next expected one makes the consumer fetch
+the gap from the database first. The result: every stored event once, in
+order. Progress events (``seq`` null) are forwarded as they come.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from webapp.selectors.events import events_after
+from webapp.selectors.searches import search_owned_exists
+from webapp.services.events import search_group_name
+
+log = logging.getLogger(__name__)
+
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_NOT_FOUND = 4404
+REPLAY_PAGE = 500
+
+
+class SearchEventsConsumer(AsyncJsonWebsocketConsumer):
+    search_id: int
+    group: str | None = None
+    last_seq: int = 0
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        await self.accept()
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_NOT_AUTHENTICATED)
+            return
+        self.search_id = int(self.scope["url_route"]["kwargs"]["search_id"])
+        if not await database_sync_to_async(search_owned_exists)(owner_id=user.pk, search_id=self.search_id):
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        self.last_seq = self._after_from_query()
+        self.group = search_group_name(self.search_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self._send_stored(up_to=None)
+
+    def _after_from_query(self) -> int:
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        raw = (query.get("after") or ["0"])[0]
+        try:
+            return max(0, int(raw))
+        except ValueError:
+            return 0
+
+    async def _send_stored(self, *, up_to: int | None) -> None:
+        """Send stored events after ``last_seq`` (up to ``up_to``), page by page."""
+        while True:
+            page = await database_sync_to_async(events_after)(
+                search_id=self.search_id, after=self.last_seq, limit=REPLAY_PAGE, up_to=up_to
+            )
+            for event in page:
+                await self.send_json(event)
+                self.last_seq = event["seq"]
+            if len(page) < REPLAY_PAGE:
+                return
+
+    async def disconnect(self, code: int) -> None:
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+            return
+        await self.send_json({"type": "error", "payload": {
+            "code": "invalid_message", "message": 'The only client message is {"type": "ping"}.'}})
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        if text_data is None:
+            await self.send_json({"type": "error", "payload": {
+                "code": "invalid_message", "message": "Send JSON text frames."}})
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except ValueError:
+            await self.send_json({"type": "error", "payload": {
+                "code": "invalid_message", "message": "Not valid JSON."}})
+            return
+        await self.receive_json(content, **kwargs)
+
+    async def lab_event(self, message: dict) -> None:
+        event = message["event"]
+        seq = event.get("seq")
+        if seq is None:
+            await self.send_json(event)
+            return
+        if seq <= self.last_seq:
+            return
+        if seq > self.last_seq + 1:
+            await self._send_stored(up_to=seq)
+            if self.last_seq >= seq:
+                return
+        await self.send_json(event)
+        self.last_seq = seq

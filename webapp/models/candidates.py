@@ -1,0 +1,68 @@
+"""Candidates: one proposed layer of a search and the story of its evaluation."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class CandidateStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    REJECTED = "rejected"
+    EVALUATED = "evaluated"
+    FAILED = "failed"
+    LOST = "lost"
+
+
+IN_FLIGHT_STATUSES = (CandidateStatus.QUEUED, CandidateStatus.RUNNING)
+FINISHED_STATUSES = (CandidateStatus.REJECTED, CandidateStatus.EVALUATED, CandidateStatus.FAILED, CandidateStatus.LOST)
+
+
+class Candidate(models.Model):
+    """A layer proposed by a search.
+
+    ``told`` says whether the engine state has been told this candidate's
+    result yet; ``attempts`` counts starts, so a late report from a superseded
+    attempt is recognised and ignored. ``mean_score`` mirrors the mean of
+    ``scores`` so lists sort in the database.
+    """
+
+    search = models.ForeignKey("webapp.Search", on_delete=models.CASCADE, related_name="candidates")
+    canonical_hash = models.CharField(max_length=64)
+    document = models.JSONField()
+    formula = models.TextField(blank=True)
+    mode = models.CharField(max_length=1)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    mutation = models.CharField(max_length=20)
+    tournament = models.JSONField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=CandidateStatus.choices, default=CandidateStatus.QUEUED)
+    rejection_reason = models.CharField(max_length=40, blank=True)
+    message = models.TextField(blank=True)
+    scores = models.JSONField(default=dict, blank=True)
+    mean_score = models.FloatField(null=True, blank=True)
+    curves = models.JSONField(default=dict, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+    device = models.CharField(max_length=100, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    told = models.BooleanField(default=False)
+    last_heartbeat = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["search", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["search", "canonical_hash"], name="candidate_search_hash_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["search", "status"], name="cand_search_status"),
+            models.Index(fields=["status", "last_heartbeat"], name="cand_status_heartbeat"),
+            models.Index(fields=["search", "-mean_score"], name="cand_search_score"),
+            models.Index(fields=["search", "told", "status"], name="cand_search_told"),
+            models.Index(fields=["search", "rejection_reason"], name="cand_search_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"candidate {self.pk} of search {self.search_id} ({self.status})"

@@ -1,0 +1,85 @@
+"""Layer writes: every save is a new version; restore saves a copy of an old one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from webapp.errors import InvalidInput, NotFound
+from webapp.models import Layer, LayerVersion
+from webapp.selectors.layers import layer_get
+from webapp.services.graphs import ParsedLayer, graph_parse
+
+MAX_NAME = 100
+
+
+def _clean_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("name must be a non-empty string", field="name")
+    name = name.strip()
+    if len(name) > MAX_NAME:
+        raise InvalidInput(f"name must be at most {MAX_NAME} characters", field="name")
+    return name
+
+
+def _add_version(*, layer: Layer, name: str, parsed: ParsedLayer) -> LayerVersion:
+    return LayerVersion.objects.create(
+        layer=layer,
+        version=layer.version,
+        name=name,
+        document=parsed.document,
+        canonical_hash=parsed.canonical_hash,
+        formula=parsed.formula,
+        mode=parsed.mode,
+    )
+
+
+@transaction.atomic
+def layer_create(*, owner: AbstractBaseUser, name: str, document: Any) -> Layer:
+    name = _clean_name(name)
+    parsed = graph_parse(document=document)
+    layer = Layer.objects.create(
+        owner=owner,
+        name=name,
+        document=parsed.document,
+        canonical_hash=parsed.canonical_hash,
+        formula=parsed.formula,
+        mode=parsed.mode,
+        version=1,
+    )
+    _add_version(layer=layer, name=name, parsed=parsed)
+    return layer
+
+
+@transaction.atomic
+def layer_update(*, owner: AbstractBaseUser, layer_id: int, name: str, document: Any) -> Layer:
+    """Save a new version of the layer."""
+    name = _clean_name(name)
+    parsed = graph_parse(document=document)
+    layer = layer_get(owner=owner, layer_id=layer_id, for_update=True)
+    layer.name = name
+    layer.document = parsed.document
+    layer.canonical_hash = parsed.canonical_hash
+    layer.formula = parsed.formula
+    layer.mode = parsed.mode
+    layer.version += 1
+    layer.save()
+    _add_version(layer=layer, name=name, parsed=parsed)
+    return layer
+
+
+@transaction.atomic
+def layer_restore(*, owner: AbstractBaseUser, layer_id: int, version: int) -> Layer:
+    """Save a new version equal to ``version``."""
+    layer = layer_get(owner=owner, layer_id=layer_id, for_update=True)
+    old = LayerVersion.objects.filter(layer=layer, version=version).first()
+    if old is None:
+        raise NotFound(f"Layer {layer_id} has no version {version}.")
+    return layer_update(owner=owner, layer_id=layer.pk, name=old.name, document=old.document)
+
+
+@transaction.atomic
+def layer_delete(*, owner: AbstractBaseUser, layer_id: int) -> None:
+    layer_get(owner=owner, layer_id=layer_id, for_update=True).delete()

@@ -1,0 +1,46 @@
+"""API tokens: the secret is shown once; only its SHA-256 is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+
+from webapp.errors import InvalidInput, NotFound
+from webapp.models import ApiToken
+
+TOKEN_PREFIX = "lab_"
+
+
+def token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
+    """Create a token; returns it with the secret, which is never retrievable again."""
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 100:
+        raise InvalidInput("name must be 1 to 100 characters", field="name")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name.strip(), prefix=secret[:10], key_hash=token_hash(secret))
+    return token, secret
+
+
+def token_delete(*, user: AbstractBaseUser, token_id: int) -> None:
+    deleted, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
+    if not deleted:
+        raise NotFound(f"Token {token_id} not found.")
+
+
+def token_authenticate(*, secret: str) -> AbstractBaseUser | None:
+    """The active user a bearer secret belongs to, or None; records when it was last used."""
+    if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        return None
+    token = ApiToken.objects.select_related("user").filter(key_hash=token_hash(secret)).first()
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
