@@ -263,3 +263,17 @@ export function activeWorkers(state: SearchState): number {
   }
   return workers.size;
 }
+
+/** The evaluated candidate with the highest mean score (ties: the older one). */
+export function bestCandidate(state: SearchState): number | null {
+  let best: number | null = null;
+  let bestScore = -Infinity;
+  for (const id of state.order) {
+    const c = state.candidates.get(id);
+    if (c && c.status === "evaluated" && typeof c.mean_score === "number" && c.mean_score > bestScore) {
+      best = id;
+      bestScore = c.mean_score;
+    }
+  }
+  return best;
+}

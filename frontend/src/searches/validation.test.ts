@@ -9,7 +9,7 @@ const preset = {
     population_size: 8,
     tournament_size: 3,
     budget: 20,
-    eval: { dataset: "synthetic", architectures: ["resnet50", "mobilenetv2"], steps: 30 },
+    eval: { dataset: "synthetic", architectures: ["resnet50", "mobilenetv2"], steps: 30, quality_steps: 5 },
   },
 };
 
@@ -29,6 +29,11 @@ describe("launch form validation", () => {
     expect(e.tournament_size).toMatch(/exceed/);
     expect(e.architectures).toMatch(/at least one/);
     expect(e.seed).toMatch(/whole number/);
+  });
+  it("keeps steps at or above the preset's quality-gate steps", () => {
+    const v = { ...valuesFromPreset(preset), name: "s", steps: "4" };
+    expect(validateLaunch(v, preset.config).steps).toMatch(/at least 5/);
+    expect(validateLaunch({ ...v, steps: "5" }, preset.config)).toEqual({});
   });
   it("sends only what differs from the preset", () => {
     const v = { ...valuesFromPreset(preset), name: "s", budget: "6", steps: "10", architectures: ["mobilenetv2"], mode: "B" };

@@ -57,7 +57,11 @@ function checkInt(
   return n;
 }
 
-export function validateLaunch(v: LaunchFormValues): FieldErrors {
+/**
+ * Field errors for the form; `preset` (the chosen preset's config) adds the
+ * checks that depend on it, like steps not below the quality gate's steps.
+ */
+export function validateLaunch(v: LaunchFormValues, preset?: SearchConfigJson): FieldErrors {
   const errors: FieldErrors = {};
   if (!v.preset) errors.preset = "Choose a preset.";
   if (!v.name.trim()) errors.name = "Give the search a name.";
@@ -69,7 +73,11 @@ export function validateLaunch(v: LaunchFormValues): FieldErrors {
     errors.tournament_size = "Tournament size cannot exceed the population.";
   }
   checkInt(errors, "budget", v.budget, "Budget");
-  checkInt(errors, "steps", v.steps, "Training steps");
+  const steps = checkInt(errors, "steps", v.steps, "Training steps");
+  const gate = preset?.eval?.quality_steps;
+  if (steps !== null && typeof gate === "number" && steps < gate) {
+    errors.steps = `Training steps must be at least ${gate} (the preset's quality-gate steps).`;
+  }
   if (v.seed.trim() !== "") checkInt(errors, "seed", v.seed, "Seed");
   if (v.architectures.length === 0) errors.architectures = "Choose at least one architecture.";
   if (!v.dataset) errors.dataset = "Choose a data set.";

@@ -1,0 +1,223 @@
+// The candidate table: every candidate of the search, sortable by any
+// column, filterable by status and rejection reason, virtualized so 10,000
+// rows cost the same as 30. Rows link to the candidate view.
+
+import { useMemo, useRef, useState } from "react";
+import { useVirtualizer } from "@tanstack/react-virtual";
+import type { CandidateSummary } from "../api/searches";
+import type { ProgressInfo, SearchState } from "./store";
+
+type SortKey = "id" | "status" | "mean_score" | "mutation" | "parent_id" | "worker" | `arch:${string}`;
+
+interface Props {
+  state: SearchState;
+  version: number;
+  architectures: string[];
+  onOpen: (id: number) => void;
+}
+
+const ROW_HEIGHT = 32;
+
+function score(v: number | null | undefined): string {
+  return typeof v === "number" ? `${(v * 100).toFixed(1)}%` : "—";
+}
+
+function sortValue(c: CandidateSummary, key: SortKey): number | string {
+  if (key.startsWith("arch:")) return c.scores[key.slice(5)] ?? -1;
+  switch (key) {
+    case "mean_score":
+      return c.mean_score ?? -1;
+    case "parent_id":
+      return c.parent_id ?? -1;
+    case "worker":
+      return c.worker ?? "";
+    default:
+      return (c[key as keyof CandidateSummary] as string | number) ?? "";
+  }
+}
+
+function ProgressCell({ p }: { p: ProgressInfo | undefined }) {
+  if (!p) return null;
+  const frac = p.total > 0 ? Math.min(1, p.step / p.total) : 0;
+  return (
+    <span className="cand-progress" title={`${p.arch} ${p.stage} ${p.step}/${p.total}`}>
+      <span className="cand-progress-bar" style={{ width: `${Math.round(frac * 100)}%` }} />
+      <span className="cand-progress-text">
+        {p.arch} {p.stage} {p.step}/{p.total}
+      </span>
+    </span>
+  );
+}
+
+export function CandidateTable({ state, version, architectures, onOpen }: Props) {
+  const [sortKey, setSortKey] = useState<SortKey>("id");
+  const [desc, setDesc] = useState(true);
+  const [status, setStatus] = useState("");
+  const [reason, setReason] = useState("");
+  const scroller = useRef<HTMLDivElement | null>(null);
+
+  const reasons = useMemo(() => {
+    const set = new Set<string>();
+    for (const c of state.candidates.values()) if (c.rejection_reason) set.add(c.rejection_reason);
+    return [...set].sort();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [version, state]);
+
+  const rows = useMemo(() => {
+    const out: CandidateSummary[] = [];
+    for (const id of state.order) {
+      const c = state.candidates.get(id);
+      if (!c) continue;
+      if (status && c.status !== status) continue;
+      if (reason && c.rejection_reason !== reason) continue;
+      out.push(c);
+    }
+    const dir = desc ? -1 : 1;
+    out.sort((a, b) => {
+      const va = sortValue(a, sortKey);
+      const vb = sortValue(b, sortKey);
+      if (va < vb) return -dir;
+      if (va > vb) return dir;
+      return b.id - a.id;
+    });
+    return out;
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [version, state, status, reason, sortKey, desc]);
+
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 12,
+  });
+
+  const columns: { key: SortKey; label: string }[] = [
+    { key: "id", label: "#" },
+    { key: "status", label: "Status" },
+    { key: "mean_score", label: "Mean" },
+    ...architectures.map((a) => ({ key: `arch:${a}` as SortKey, label: a })),
+    { key: "mutation", label: "Mutation" },
+    { key: "parent_id", label: "Parent" },
+    { key: "worker", label: "Worker" },
+  ];
+  const template = `64px 150px 70px ${architectures.map(() => "96px").join(" ")} 80px 64px 110px minmax(200px, 1fr)`;
+
+  const toggleSort = (key: SortKey) => {
+    if (key === sortKey) setDesc(!desc);
+    else {
+      setSortKey(key);
+      setDesc(key !== "id" && key !== "status" && key !== "mutation" && key !== "worker" ? true : false);
+    }
+  };
+
+  return (
+    <section className="lab-panel candidates" aria-labelledby="cand-title">
+      <div className="lab-panel-head">
+        <h2 id="cand-title">Candidates</h2>
+        <div className="cand-filters">
+          <label>
+            Status{" "}
+            <select aria-label="Filter by status" value={status} onChange={(e) => setStatus(e.target.value)}>
+              <option value="">all</option>
+              {["queued", "running", "evaluated", "rejected", "failed", "lost"].map((s) => (
+                <option key={s} value={s}>
+                  {s} ({state.counts[s] ?? 0})
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Reason{" "}
+            <select aria-label="Filter by rejection reason" value={reason} onChange={(e) => setReason(e.target.value)}>
+              <option value="">any</option>
+              {reasons.map((r) => (
+                <option key={r} value={r}>
+                  {r}
+                </option>
+              ))}
+            </select>
+          </label>
+          <span className="lab-muted small" aria-live="polite" data-testid="row-count">
+            {rows.length} shown
+          </span>
+        </div>
+      </div>
+      <div className="cand-table" role="table" aria-label="Candidates" aria-rowcount={rows.length + 1}>
+        <div className="cand-row cand-header" role="row" style={{ gridTemplateColumns: template }}>
+          {columns.map((col) => (
+            <span
+              key={col.key}
+              role="columnheader"
+              aria-sort={sortKey === col.key ? (desc ? "descending" : "ascending") : "none"}
+            >
+              <button type="button" className="sort-button" onClick={() => toggleSort(col.key)}>
+                {col.label}
+                {sortKey === col.key ? (desc ? " ▼" : " ▲") : ""}
+              </button>
+            </span>
+          ))}
+          <span role="columnheader">Formula / progress</span>
+        </div>
+        <div ref={scroller} className="cand-scroll" tabIndex={0} aria-label="Candidate rows">
+          <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
+            {virtualizer.getVirtualItems().map((item) => {
+              const c = rows[item.index];
+              return (
+                <div
+                  key={c.id}
+                  role="row"
+                  aria-rowindex={item.index + 2}
+                  className={`cand-row status-${c.status}${state.population.has(c.id) ? " in-population" : ""}`}
+                  data-candidate-id={c.id}
+                  style={{
+                    gridTemplateColumns: template,
+                    position: "absolute",
+                    top: 0,
+                    left: 0,
+                    right: 0,
+                    height: ROW_HEIGHT,
+                    transform: `translateY(${item.start}px)`,
+                  }}
+                >
+                  <span role="cell">
+                    <a
+                      href={`/candidates/${c.id}/`}
+                      onClick={(e) => {
+                        if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return;
+                        e.preventDefault();
+                        onOpen(c.id);
+                      }}
+                    >
+                      {c.id}
+                    </a>
+                  </span>
+                  <span role="cell">
+                    <span className={`badge badge-${c.status}`}>{c.status}</span>
+                    {c.rejection_reason ? <span className="lab-muted small"> {c.rejection_reason}</span> : null}
+                  </span>
+                  <span role="cell" className="num">
+                    {score(c.mean_score)}
+                  </span>
+                  {architectures.map((a) => (
+                    <span role="cell" key={a} className="num">
+                      {score(c.scores[a])}
+                    </span>
+                  ))}
+                  <span role="cell">{c.mutation}</span>
+                  <span role="cell">{c.parent_id ?? "—"}</span>
+                  <span role="cell" className="ellipsis" title={c.worker ?? ""}>
+                    {c.worker ?? "—"}
+                  </span>
+                  <span role="cell" className="ellipsis formula" title={c.formula}>
+                    {c.status === "running" ? <ProgressCell p={state.progress.get(c.id)} /> : null}
+                    {c.status !== "running" || !state.progress.get(c.id) ? c.formula : null}
+                  </span>
+                </div>
+              );
+            })}
+          </div>
+        </div>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,395 @@
+// The launch form (/searches/new/): pick a preset, adjust the main settings,
+// choose seed layers from saved designs and the reference layers, and start.
+// Fields are checked here first; the server's own error lands on its field.
+
+import { useEffect, useMemo, useState, type FormEvent, type ReactNode } from "react";
+import { useNavigate } from "react-router";
+import {
+  ApiError,
+  errorMessage,
+  searchesApi,
+  type LayerSummary,
+  type PresetJson,
+  type ReferenceLayer,
+} from "../api/searches";
+import {
+  ARCHITECTURES,
+  buildOverrides,
+  DATASETS,
+  formFieldForServerField,
+  validateLaunch,
+  valuesFromPreset,
+  type FieldErrors,
+  type LaunchFormValues,
+} from "./validation";
+import "./searches.css";
+
+function Field({
+  id,
+  label,
+  error,
+  hint,
+  children,
+}: {
+  id: string;
+  label: string;
+  error?: string;
+  hint?: string;
+  children: ReactNode;
+}) {
+  return (
+    <div className={`field${error ? " has-error" : ""}`}>
+      <label htmlFor={id}>{label}</label>
+      {children}
+      {hint ? (
+        <span className="lab-muted small" id={`${id}-hint`}>
+          {hint}
+        </span>
+      ) : null}
+      {error ? (
+        <span className="field-error" id={`${id}-error`} role="alert">
+          {error}
+        </span>
+      ) : null}
+    </div>
+  );
+}
+
+const EMPTY: LaunchFormValues = {
+  name: "",
+  preset: "",
+  mode: "S",
+  population_size: "",
+  tournament_size: "",
+  budget: "",
+  steps: "",
+  dataset: "",
+  architectures: [],
+  seed: "",
+  seed_layer_ids: [],
+  seed_references: [],
+};
+
+export function LaunchPage() {
+  const navigate = useNavigate();
+  const [presets, setPresets] = useState<PresetJson[] | null>(null);
+  const [layers, setLayers] = useState<LayerSummary[]>([]);
+  const [references, setReferences] = useState<ReferenceLayer[]>([]);
+  const [values, setValues] = useState<LaunchFormValues>(EMPTY);
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [submitting, setSubmitting] = useState(false);
+
+  useEffect(() => {
+    searchesApi.presets().then(
+      (ps) => {
+        setPresets(ps);
+        const first = ps.find((p) => p.name === "cpu-quick") ?? ps[0];
+        if (first) setValues(valuesFromPreset(first, { ...EMPTY, name: `${first.name} search` }));
+      },
+      (e) => setFormError(`Could not load presets: ${errorMessage(e)}`),
+    );
+    searchesApi.layers().then(
+      (p) => setLayers(p.items),
+      () => undefined,
+    );
+    searchesApi.referenceLayers().then(setReferences, () => undefined);
+  }, []);
+
+  const preset = useMemo(() => presets?.find((p) => p.name === values.preset) ?? null, [presets, values.preset]);
+
+  const set = <K extends keyof LaunchFormValues>(key: K, value: LaunchFormValues[K]) => {
+    setValues((v) => ({ ...v, [key]: value }));
+    setErrors((e) => ({ ...e, [key]: undefined }));
+  };
+
+  const choosePreset = (name: string) => {
+    const p = presets?.find((x) => x.name === name);
+    if (!p) return;
+    const autoName = presets?.some((x) => values.name === `${x.name} search`) || !values.name;
+    setValues((v) => valuesFromPreset(p, { ...v, name: autoName ? `${p.name} search` : v.name }));
+    setErrors({});
+  };
+
+  const toggle = (key: "architectures" | "seed_references", item: string) => {
+    const list = values[key];
+    set(key, list.includes(item) ? list.filter((x) => x !== item) : [...list, item]);
+  };
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setFormError(null);
+    const errs = validateLaunch(values, preset?.config);
+    setErrors(errs);
+    if (Object.keys(errs).length) {
+      const first = Object.keys(errs)[0];
+      document.getElementById(`f-${first}`)?.focus();
+      return;
+    }
+    if (!preset) return;
+    setSubmitting(true);
+    try {
+      const detail = await searchesApi.create({
+        name: values.name.trim(),
+        preset: values.preset,
+        overrides: buildOverrides(values, preset.config),
+        ...(values.seed.trim() ? { seed: Number(values.seed) } : {}),
+        seed_layer_ids: values.seed_layer_ids,
+        seed_references: values.seed_references,
+      });
+      navigate(`/searches/${detail.id}/`);
+    } catch (err) {
+      const field = err instanceof ApiError ? formFieldForServerField(err.field) : null;
+      if (field) {
+        setErrors({ [field]: errorMessage(err) });
+        document.getElementById(`f-${field}`)?.focus();
+      } else setFormError(errorMessage(err));
+    } finally {
+      setSubmitting(false);
+    }
+  };
+
+  const archOptions = [
+    ...ARCHITECTURES,
+    ...((preset?.config.eval?.architectures ?? []).filter((a) => !(ARCHITECTURES as readonly string[]).includes(a))),
+  ];
+  const datasetOptions = [...new Set([...DATASETS, ...(preset?.config.eval?.dataset ? [preset.config.eval.dataset] : [])])];
+  const describedBy = (f: string, hint = false) =>
+    [errors[f] ? `f-${f}-error` : "", hint ? `f-${f}-hint` : ""].filter(Boolean).join(" ") || undefined;
+
+  return (
+    <div className="lab-page searches launch">
+      <h1>New search</h1>
+      {formError ? (
+        <p role="alert" className="lab-error">
+          {formError}
+        </p>
+      ) : null}
+      {!presets ? (
+        <p aria-busy="true">Loading presets…</p>
+      ) : (
+        <form className="launch-form" onSubmit={(e) => void submit(e)} noValidate aria-label="Launch a search">
+          <fieldset>
+            <legend>Preset</legend>
+            <div className="preset-cards" role="radiogroup" aria-label="Preset">
+              {presets.map((p) => (
+                <label key={p.name} className={`preset-card${values.preset === p.name ? " selected" : ""}`}>
+                  <input
+                    type="radio"
+                    name="preset"
+                    value={p.name}
+                    checked={values.preset === p.name}
+                    onChange={() => choosePreset(p.name)}
+                  />
+                  <strong>{p.name}</strong>
+                  <span className="lab-muted small">{p.description}</span>
+                </label>
+              ))}
+            </div>
+            {errors.preset ? <span className="field-error">{errors.preset}</span> : null}
+          </fieldset>
+
+          <fieldset>
+            <legend>Search</legend>
+            <div className="field-grid">
+              <Field id="f-name" label="Name" error={errors.name}>
+                <input
+                  id="f-name"
+                  value={values.name}
+                  maxLength={100}
+                  onChange={(e) => set("name", e.target.value)}
+                  aria-invalid={!!errors.name}
+                  aria-describedby={describedBy("name")}
+                />
+              </Field>
+              <Field id="f-mode" label="Mode" error={errors.mode} hint="B may use batch statistics; S may not.">
+                <select
+                  id="f-mode"
+                  value={values.mode}
+                  onChange={(e) => set("mode", e.target.value)}
+                  aria-invalid={!!errors.mode}
+                  aria-describedby={describedBy("mode", true)}
+                >
+                  <option value="B">B (batch-based)</option>
+                  <option value="S">S (sample-based)</option>
+                </select>
+              </Field>
+              <Field id="f-population_size" label="Population" error={errors.population_size}>
+                <input
+                  id="f-population_size"
+                  inputMode="numeric"
+                  value={values.population_size}
+                  onChange={(e) => set("population_size", e.target.value)}
+                  aria-invalid={!!errors.population_size}
+                  aria-describedby={describedBy("population_size")}
+                />
+              </Field>
+              <Field id="f-tournament_size" label="Tournament size" error={errors.tournament_size}>
+                <input
+                  id="f-tournament_size"
+                  inputMode="numeric"
+                  value={values.tournament_size}
+                  onChange={(e) => set("tournament_size", e.target.value)}
+                  aria-invalid={!!errors.tournament_size}
+                  aria-describedby={describedBy("tournament_size")}
+                />
+              </Field>
+              <Field id="f-budget" label="Budget (candidates)" error={errors.budget}>
+                <input
+                  id="f-budget"
+                  inputMode="numeric"
+                  value={values.budget}
+                  onChange={(e) => set("budget", e.target.value)}
+                  aria-invalid={!!errors.budget}
+                  aria-describedby={describedBy("budget")}
+                />
+              </Field>
+              <Field id="f-seed" label="Random seed" error={errors.seed} hint="Empty: the server picks one.">
+                <input
+                  id="f-seed"
+                  inputMode="numeric"
+                  value={values.seed}
+                  onChange={(e) => set("seed", e.target.value)}
+                  aria-invalid={!!errors.seed}
+                  aria-describedby={describedBy("seed", true)}
+                />
+              </Field>
+            </div>
+          </fieldset>
+
+          <fieldset>
+            <legend>Evaluation</legend>
+            <div className="field-grid">
+              <Field
+                id="f-steps"
+                label="Training steps"
+                error={errors.steps}
+                hint={
+                  typeof preset?.config.eval?.quality_steps === "number"
+                    ? `At least ${preset.config.eval.quality_steps} (the quality gate).`
+                    : undefined
+                }
+              >
+                <input
+                  id="f-steps"
+                  inputMode="numeric"
+                  value={values.steps}
+                  onChange={(e) => set("steps", e.target.value)}
+                  aria-invalid={!!errors.steps}
+                  aria-describedby={describedBy("steps", typeof preset?.config.eval?.quality_steps === "number")}
+                />
+              </Field>
+              <Field id="f-dataset" label="Data set" error={errors.dataset}>
+                <select
+                  id="f-dataset"
+                  value={values.dataset}
+                  onChange={(e) => set("dataset", e.target.value)}
+                  aria-invalid={!!errors.dataset}
+                  aria-describedby={describedBy("dataset")}
+                >
+                  {datasetOptions.map((d) => (
+                    <option key={d} value={d}>
+                      {d}
+                    </option>
+                  ))}
+                </select>
+              </Field>
+            </div>
+            <div
+              className={`field${errors.architectures ? " has-error" : ""}`}
+              role="group"
+              aria-labelledby="f-architectures-label"
+              aria-describedby={describedBy("architectures")}
+            >
+              <span id="f-architectures-label" className="field-label">
+                Anchor architectures
+              </span>
+              <div className="checks">
+                {archOptions.map((a, i) => (
+                  <label key={a}>
+                    <input
+                      id={i === 0 ? "f-architectures" : undefined}
+                      type="checkbox"
+                      checked={values.architectures.includes(a)}
+                      onChange={() => toggle("architectures", a)}
+                    />{" "}
+                    {a}
+                  </label>
+                ))}
+              </div>
+              {errors.architectures ? (
+                <span className="field-error" id="f-architectures-error" role="alert">
+                  {errors.architectures}
+                </span>
+              ) : null}
+            </div>
+          </fieldset>
+
+          <fieldset>
+            <legend>Seed layers (optional)</legend>
+            <p className="lab-muted small">
+              Seeds enter the first population as they are; the rest of it is random.
+            </p>
+            <div className="seed-lists">
+              <div>
+                <label htmlFor="f-seeds" className="field-label">
+                  Saved designs
+                </label>
+                {layers.length === 0 ? (
+                  <p className="lab-muted small">No saved layers yet.</p>
+                ) : (
+                  <select
+                    id="f-seeds"
+                    multiple
+                    size={Math.min(8, Math.max(3, layers.length))}
+                    value={values.seed_layer_ids.map(String)}
+                    onChange={(e) =>
+                      set(
+                        "seed_layer_ids",
+                        [...e.target.selectedOptions].map((o) => Number(o.value)),
+                      )
+                    }
+                    aria-describedby={errors.seeds ? "f-seeds-error" : undefined}
+                  >
+                    {layers.map((l) => (
+                      <option key={l.id} value={l.id} disabled={l.mode === "B" && values.mode === "S"}>
+                        {l.name} ({l.mode}) — {l.formula}
+                      </option>
+                    ))}
+                  </select>
+                )}
+              </div>
+              <div role="group" aria-label="Reference layers">
+                <span className="field-label">Reference layers</span>
+                <div className="checks column">
+                  {references.map((r) => (
+                    <label key={r.slug} title={r.formula}>
+                      <input
+                        type="checkbox"
+                        checked={values.seed_references.includes(r.slug)}
+                        disabled={r.mode === "B" && values.mode === "S"}
+                        onChange={() => toggle("seed_references", r.slug)}
+                      />{" "}
+                      {r.name} <span className="lab-muted small">({r.mode})</span>
+                    </label>
+                  ))}
+                </div>
+              </div>
+            </div>
+            {errors.seeds ? (
+              <span className="field-error" id="f-seeds-error" role="alert">
+                {errors.seeds}
+              </span>
+            ) : null}
+          </fieldset>
+
+          <div className="form-actions">
+            <button type="submit" className="btn btn-primary" disabled={submitting}>
+              {submitting ? "Starting…" : "Start search"}
+            </button>
+          </div>
+        </form>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,247 @@
+// The live monitor of one search (/searches/<id>/): status and connection,
+// progress with time left, throughput and workers, controls, the Pareto
+// scatter, the tournament feed and the candidate table. All of it redraws
+// from one coalesced snapshot, at most every ~150 ms.
+
+import { useEffect, useMemo, useState, useSyncExternalStore } from "react";
+import { Link, useNavigate, useParams } from "react-router";
+import { errorMessage, searchesApi } from "../api/searches";
+import { CandidateTable } from "./CandidateTable";
+import { etaSeconds, formatDuration, throughputPerMinute } from "./eta";
+import { MonitorStore } from "./monitorStore";
+import { ParetoChart } from "./ParetoChart";
+import { activeWorkers, bestCandidate, finishedCount } from "./store";
+import { TournamentFeed } from "./TournamentFeed";
+import type { ConnectionState } from "./stream";
+import "./searches.css";
+
+const CONNECTION_LABEL: Record<ConnectionState, string> = {
+  connecting: "Connecting…",
+  connected: "Live",
+  reconnecting: "Reconnecting…",
+  closed: "Closed",
+  failed: "Disconnected",
+};
+
+function useNow(ms: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+  return now;
+}
+
+export function MonitorPage() {
+  const params = useParams();
+  const id = Number(params.searchId);
+  if (!Number.isInteger(id) || id <= 0) return <p role="alert">No such search.</p>;
+  return <Monitor key={id} searchId={id} />;
+}
+
+function Monitor({ searchId }: { searchId: number }) {
+  const navigate = useNavigate();
+  const store = useMemo(() => new MonitorStore(searchId), [searchId]);
+  useEffect(() => {
+    void store.start();
+    return () => store.dispose();
+  }, [store]);
+  const snap = useSyncExternalStore(store.subscribe, store.getSnapshot);
+  const { state, detail, connection } = snap;
+  const now = useNow(2000);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const architectures = useMemo(() => {
+    if (detail?.architectures?.length) return detail.architectures;
+    const cfg = detail?.config as { eval?: { architectures?: string[] } } | undefined;
+    return cfg?.eval?.architectures ?? [];
+  }, [detail]);
+
+  const openCandidate = (cid: number) => navigate(`/candidates/${cid}/`);
+
+  if (snap.error && !detail) {
+    return (
+      <div className="lab-page searches">
+        <p role="alert" className="lab-error">
+          Could not load the search: {snap.error}
+        </p>
+        <Link to="/searches/">Back to searches</Link>
+      </div>
+    );
+  }
+  if (!detail || snap.loading) {
+    return (
+      <div className="lab-page searches">
+        <p aria-busy="true">Loading search…</p>
+      </div>
+    );
+  }
+
+  const budget = detail.budget;
+  const finished = finishedCount(state);
+  const status = state.status ?? detail.status;
+  const stage = state.stage ?? detail.stage;
+  const startMs = detail.started_at ? Date.parse(detail.started_at) : null;
+  const live = status === "running" || status === "queued";
+  const endMs = !live && detail.finished_at ? Date.parse(detail.finished_at) : now;
+  const tp = throughputPerMinute([...state.finishTimes.values()], endMs, 5 * 60_000, startMs) ??
+    detail.throughput_per_minute ?? null;
+  const remaining = Math.max(0, budget - finished);
+  const eta = live ? etaSeconds(remaining, tp) : stage === "done" || remaining === 0 ? 0 : null;
+  const workers = state.counts.running ? activeWorkers(state) : 0;
+  const frac = budget > 0 ? Math.min(1, finished / budget) : 0;
+  const bestId = state.rerank?.[0]?.candidate_id ?? bestCandidate(state) ?? detail.best?.id ?? null;
+
+  const control = async (action: "pause" | "resume" | "stop") => {
+    setBusy(true);
+    setActionError(null);
+    try {
+      store.setDetail(await searchesApi.control(searchId, action));
+    } catch (e) {
+      setActionError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const clone = async () => {
+    setBusy(true);
+    setActionError(null);
+    try {
+      const d = await searchesApi.clone(searchId, { name: `${detail.name} (clone)` });
+      navigate(`/searches/${d.id}/`);
+    } catch (e) {
+      setActionError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const canPause = status === "running" || status === "queued";
+  const canResume = status === "paused";
+  const canStop = status === "running" || status === "queued" || status === "paused";
+
+  return (
+    <div className="lab-page searches monitor">
+      <header className="monitor-head">
+        <div>
+          <p className="lab-muted small">
+            <Link to="/searches/">Searches</Link> / #{detail.id}
+          </p>
+          <h1>{detail.name}</h1>
+          <p className="lab-muted small">
+            preset {detail.preset} · mode {detail.mode} · seed {detail.seed} · {architectures.join(", ")}
+          </p>
+        </div>
+        <div className="monitor-status">
+          <span className={`badge badge-${status}`} data-testid="search-status">
+            {status}
+          </span>
+          <span className="lab-muted small">stage {stage}</span>
+          {state.reason ? <span className="lab-muted small">({state.reason})</span> : null}
+          <span
+            className={`conn conn-${connection}`}
+            role="status"
+            aria-live="polite"
+            data-testid="connection-state"
+            data-state={connection}
+            title={snap.reconnects ? `reconnected ${snap.reconnects}×` : undefined}
+          >
+            <span className="conn-dot" aria-hidden="true" />
+            {CONNECTION_LABEL[connection]}
+          </span>
+        </div>
+      </header>
+
+      <section className="lab-panel progress-panel" aria-label="Progress">
+        <div
+          className="progress"
+          role="progressbar"
+          aria-label="Candidates finished"
+          aria-valuemin={0}
+          aria-valuemax={budget}
+          aria-valuenow={finished}
+          aria-valuetext={`${finished} of ${budget} finished`}
+        >
+          <div className="progress-bar" style={{ width: `${(frac * 100).toFixed(1)}%` }} />
+        </div>
+        <dl className="stats">
+          <div>
+            <dt>Finished</dt>
+            <dd data-testid="finished-count">
+              {finished} / {budget}
+            </dd>
+          </div>
+          {(["queued", "running", "evaluated", "rejected", "failed", "lost"] as const).map((s) => (
+            <div key={s}>
+              <dt>{s}</dt>
+              <dd data-testid={`count-${s}`}>{state.counts[s] ?? 0}</dd>
+            </div>
+          ))}
+          <div>
+            <dt>Time left</dt>
+            <dd data-testid="eta">{formatDuration(eta)}</dd>
+          </div>
+          <div>
+            <dt>Throughput</dt>
+            <dd data-testid="throughput">{tp === null ? "—" : `${tp.toFixed(1)}/min`}</dd>
+          </div>
+          <div>
+            <dt>Workers</dt>
+            <dd data-testid="workers">{workers}</dd>
+          </div>
+        </dl>
+        <div className="controls" role="group" aria-label="Search controls">
+          <button type="button" onClick={() => void control("pause")} disabled={busy || !canPause}>
+            Pause
+          </button>
+          <button type="button" onClick={() => void control("resume")} disabled={busy || !canResume}>
+            Resume
+          </button>
+          <button
+            type="button"
+            className="danger"
+            onClick={() => {
+              if (window.confirm("Stop this search? Running evaluations are abandoned.")) void control("stop");
+            }}
+            disabled={busy || !canStop}
+          >
+            Stop
+          </button>
+          <button type="button" onClick={() => void clone()} disabled={busy}>
+            Clone
+          </button>
+          {bestId !== null ? (
+            <Link className="button-link" to={`/candidates/${bestId}/`} data-testid="best-link">
+              Best layer (#{bestId})
+            </Link>
+          ) : null}
+        </div>
+        {actionError ? (
+          <p role="alert" className="lab-error">
+            {actionError}
+          </p>
+        ) : null}
+      </section>
+
+      <div className="monitor-grid">
+        <ParetoChart state={state} version={snap.version} architectures={architectures} onOpen={openCandidate} />
+        <TournamentFeed feed={state.feed} onOpen={openCandidate} />
+      </div>
+      {state.rerank && state.rerank.length ? (
+        <section className="lab-panel" aria-labelledby="rerank-title">
+          <h2 id="rerank-title">Re-ranking</h2>
+          <ol>
+            {state.rerank.map((r) => (
+              <li key={r.candidate_id}>
+                <Link to={`/candidates/${r.candidate_id}/`}>#{r.candidate_id}</Link> mean{" "}
+                {(r.mean_score * 100).toFixed(2)}%
+              </li>
+            ))}
+          </ol>
+        </section>
+      ) : null}
+      <CandidateTable state={state} version={snap.version} architectures={architectures} onOpen={openCandidate} />
+    </div>
+  );
+}

@@ -1,0 +1,150 @@
+// Scatter of evaluated candidates for a chosen pair of architectures, with
+// the Pareto front highlighted and connected. With one architecture it plots
+// score against candidate number, and the running best as the "front".
+
+import { useMemo, useState } from "react";
+import type { SearchState } from "./store";
+import { paretoFront, runningBest, type ScorePoint } from "./pareto";
+import { useChart, type ChartOption } from "./charts";
+
+interface Props {
+  state: SearchState;
+  version: number;
+  architectures: string[];
+  onOpen: (candidateId: number) => void;
+}
+
+function pct(v: number): string {
+  return `${(v * 100).toFixed(1)}%`;
+}
+
+export function ParetoChart({ state, version, architectures, onOpen }: Props) {
+  const [xArch, setX] = useState(architectures[0] ?? "");
+  const [yArch, setY] = useState(architectures[1] ?? architectures[0] ?? "");
+  const single = architectures.length < 2 || xArch === yArch;
+
+  const { points, front } = useMemo(() => {
+    const pts: ScorePoint[] = [];
+    let index = 0;
+    for (const id of state.order) {
+      const c = state.candidates.get(id);
+      index++;
+      if (!c || c.status !== "evaluated") continue;
+      if (single) {
+        const y = c.scores[yArch];
+        if (typeof y === "number") pts.push({ id, x: index, y });
+      } else {
+        const x = c.scores[xArch];
+        const y = c.scores[yArch];
+        if (typeof x === "number" && typeof y === "number") pts.push({ id, x, y });
+      }
+    }
+    return { points: pts, front: single ? runningBest(pts) : paretoFront(pts) };
+    // `version` changes whenever the state (mutated in place) changes
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [version, xArch, yArch, single, state]);
+
+  const option = useMemo<ChartOption>(() => {
+    const frontIds = new Set(front.map((p) => p.id));
+    const rest = points.filter((p) => !frontIds.has(p.id));
+    const large = points.length > 2000;
+    return {
+      animation: false,
+      grid: { left: 56, right: 16, top: 28, bottom: 44 },
+      legend: { top: 0, data: ["candidates", single ? "best so far" : "Pareto front"] },
+      tooltip: {
+        trigger: "item",
+        formatter: (p: { data: [number, number, number] }) => {
+          const [x, y, id] = p.data;
+          return single
+            ? `#${id}<br/>${yArch}: ${pct(y)}`
+            : `#${id}<br/>${xArch}: ${pct(x)}<br/>${yArch}: ${pct(y)}`;
+        },
+      },
+      xAxis: {
+        type: "value",
+        name: single ? "candidate" : xArch,
+        nameLocation: "middle",
+        nameGap: 28,
+        scale: true,
+        axisLabel: single ? {} : { formatter: (v: number) => pct(v) },
+      },
+      yAxis: {
+        type: "value",
+        name: yArch,
+        scale: true,
+        axisLabel: { formatter: (v: number) => pct(v) },
+      },
+      series: [
+        {
+          id: "candidates",
+          name: "candidates",
+          type: "scatter",
+          symbolSize: 7,
+          large,
+          largeThreshold: 2000,
+          progressive: 4000,
+          itemStyle: { color: "#8aa4c8", opacity: 0.75 },
+          data: rest.map((p) => [p.x, p.y, p.id]),
+        },
+        {
+          id: "front",
+          name: single ? "best so far" : "Pareto front",
+          type: "line",
+          step: single ? "end" : undefined,
+          symbol: "circle",
+          symbolSize: 10,
+          lineStyle: { color: "#d9480f", width: 2 },
+          itemStyle: { color: "#d9480f" },
+          data: front.map((p) => [p.x, p.y, p.id]),
+          z: 5,
+        },
+      ],
+    };
+  }, [points, front, single, xArch, yArch]);
+
+  const ref = useChart(option, (p) => {
+    const d = p.data as [number, number, number] | undefined;
+    if (d && typeof d[2] === "number") onOpen(d[2]);
+  });
+
+  return (
+    <section className="lab-panel pareto" aria-labelledby="pareto-title">
+      <div className="lab-panel-head">
+        <h2 id="pareto-title">Pareto front</h2>
+        {architectures.length > 1 ? (
+          <div className="pareto-axes">
+            <label>
+              x{" "}
+              <select aria-label="x architecture" value={xArch} onChange={(e) => setX(e.target.value)}>
+                {architectures.map((a) => (
+                  <option key={a}>{a}</option>
+                ))}
+              </select>
+            </label>
+            <label>
+              y{" "}
+              <select aria-label="y architecture" value={yArch} onChange={(e) => setY(e.target.value)}>
+                {architectures.map((a) => (
+                  <option key={a}>{a}</option>
+                ))}
+              </select>
+            </label>
+          </div>
+        ) : null}
+      </div>
+      <div
+        ref={ref}
+        className="chart"
+        role="img"
+        aria-label={`Scatter of ${points.length} evaluated candidates, ${front.length} on the ${single ? "best-so-far line" : "front"}`}
+        data-points={points.length}
+        data-front={front.map((p) => p.id).join(",")}
+      />
+      <p className="lab-muted small">
+        {points.length} evaluated · {front.length} on the {single ? "best-so-far line" : "front"} ·
+        click a point to open the candidate
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,133 @@
+// The signed-in user's searches (/searches/), newest first, with status,
+// progress against the budget and the best layer so far.
+
+import { useEffect, useState } from "react";
+import { Link } from "react-router";
+import { errorMessage, searchesApi, type Paged, type SearchSummary } from "../api/searches";
+import { FINISHED_STATUSES } from "./eta";
+import "./searches.css";
+
+const PAGE_SIZE = 25;
+
+function finished(s: SearchSummary): number {
+  let n = 0;
+  for (const k of FINISHED_STATUSES) n += s.counts?.[k] ?? 0;
+  return n;
+}
+
+export function SearchesListPage() {
+  const [page, setPage] = useState(1);
+  const [data, setData] = useState<Paged<SearchSummary> | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let alive = true;
+    const load = () =>
+      searchesApi.list(page, PAGE_SIZE).then(
+        (d) => alive && (setData(d), setError(null)),
+        (e) => alive && setError(errorMessage(e)),
+      );
+    void load();
+    const t = setInterval(load, 5000); // statuses move while the list is open
+    return () => {
+      alive = false;
+      clearInterval(t);
+    };
+  }, [page]);
+
+  const pages = data ? Math.max(1, Math.ceil(data.count / PAGE_SIZE)) : 1;
+  return (
+    <div className="lab-page searches">
+      <div className="page-head">
+        <h1>Searches</h1>
+        <Link className="btn btn-primary button-link" to="/searches/new/">
+          New search
+        </Link>
+      </div>
+      {error ? (
+        <p role="alert" className="lab-error">
+          {error}
+        </p>
+      ) : null}
+      {!data ? (
+        <p aria-busy="true">Loading…</p>
+      ) : data.items.length === 0 ? (
+        <p className="lab-muted">
+          No searches yet. <Link to="/searches/new/">Launch one</Link> from a preset.
+        </p>
+      ) : (
+        <table className="lab-table" aria-label="Your searches">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Status</th>
+              <th scope="col">Preset</th>
+              <th scope="col">Mode</th>
+              <th scope="col">Progress</th>
+              <th scope="col">Best</th>
+              <th scope="col">Created</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.items.map((s) => {
+              const f = finished(s);
+              return (
+                <tr key={s.id} data-search-id={s.id}>
+                  <td>
+                    <Link to={`/searches/${s.id}/`}>{s.name || `Search ${s.id}`}</Link>
+                  </td>
+                  <td>
+                    <span className={`badge badge-${s.status}`}>{s.status}</span>{" "}
+                    <span className="lab-muted small">{s.stage}</span>
+                  </td>
+                  <td>{s.preset}</td>
+                  <td>{s.mode}</td>
+                  <td>
+                    <span
+                      className="progress small-progress"
+                      role="progressbar"
+                      aria-label={`${s.name} progress`}
+                      aria-valuemin={0}
+                      aria-valuemax={s.budget}
+                      aria-valuenow={f}
+                    >
+                      <span
+                        className="progress-bar"
+                        style={{ width: `${s.budget ? Math.min(100, (100 * f) / s.budget) : 0}%` }}
+                      />
+                    </span>{" "}
+                    {f} / {s.budget}
+                  </td>
+                  <td>
+                    {s.best ? (
+                      <Link to={`/candidates/${s.best.id}/`} title={s.best.formula}>
+                        #{s.best.id}
+                        {typeof s.best.mean_score === "number" ? ` ${(s.best.mean_score * 100).toFixed(1)}%` : ""}
+                      </Link>
+                    ) : (
+                      "—"
+                    )}
+                  </td>
+                  <td>{new Date(s.created_at).toLocaleString()}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      {pages > 1 ? (
+        <nav className="pager" aria-label="Pages">
+          <button type="button" className="btn" disabled={page <= 1} onClick={() => setPage(page - 1)}>
+            Previous
+          </button>
+          <span>
+            Page {page} of {pages}
+          </span>
+          <button type="button" className="btn" disabled={page >= pages} onClick={() => setPage(page + 1)}>
+            Next
+          </button>
+        </nav>
+      ) : null}
+    </div>
+  );
+}
