@@ -10,6 +10,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["tests.support.lab_server"]
+
 _skipped: list[str] = []
 
 
