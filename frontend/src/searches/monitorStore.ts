@@ -28,7 +28,7 @@ declare global {
   interface Window {
     /** Test/debug hook: the live stream of the monitor on screen. */
     __labStream?: {
-      dropConnection: () => void;
+      dropConnection: (holdMs?: number) => void;
       readonly state: ConnectionState;
       readonly lastSeq: number;
       readonly connections: number;
@@ -119,7 +119,7 @@ export class MonitorStore {
     const stream = this.stream;
     const state = this.state;
     window.__labStream = {
-      dropConnection: () => stream.dropConnection(),
+      dropConnection: (holdMs?: number) => stream.dropConnection(holdMs),
       get state() {
         return stream.state;
       },

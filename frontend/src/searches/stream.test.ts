@@ -126,6 +126,16 @@ describe("SearchStream", () => {
     expect(h.states).toContain("reconnecting");
   });
 
+  it("stays offline for the hold the debug hook asks for", () => {
+    const h = harness();
+    h.stream.start();
+    h.sockets[0].open();
+    h.stream.dropConnection(5000);
+    const [ms] = h.runTimers();
+    expect(ms).toBeGreaterThan(4000);
+    expect(h.sockets).toHaveLength(2);
+  });
+
   it("caps the backoff", () => {
     const h = harness();
     expect(h.stream.backoffMs(1)).toBe(100);

@@ -51,6 +51,7 @@ export class SearchStream {
   private stopped = true;
   private ahead = new Map<number, LabEvent>();
   private filling = false;
+  private holdUntil = 0;
   /** Number of times the socket opened (1 for the first connection). */
   connections = 0;
 
@@ -101,9 +102,11 @@ export class SearchStream {
 
   /**
    * Test/debug hook: drop the socket abruptly as a network failure would,
-   * so the normal reconnect-and-replay path runs.
+   * so the normal reconnect-and-replay path runs. `holdMs` keeps the client
+   * offline at least that long, so events are missed and must be replayed.
    */
-  dropConnection(): void {
+  dropConnection(holdMs = 0): void {
+    this.holdUntil = Date.now() + Math.max(0, holdMs);
     const s = this.socket;
     if (!s) return;
     s.close(4000, "dropped by debug hook");
@@ -172,7 +175,7 @@ export class SearchStream {
     this.reconnectTimer = this.opts.setTimer(() => {
       this.reconnectTimer = null;
       if (!this.stopped) this.connect();
-    }, this.backoffMs(this.attempt));
+    }, Math.max(this.backoffMs(this.attempt), this.holdUntil - Date.now()));
   }
 
   private schedulePing(): void {
