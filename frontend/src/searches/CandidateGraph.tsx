@@ -1,21 +1,28 @@
-// The candidate's graph, read-only: nodes in evaluation order with their
-// inputs, so the layer can be read even before the editor's canvas loads.
+// The candidate's graph drawn read-only by the editor's GraphView, with the
+// nodes also listed as text (readable by screen readers and in print).
 
 import type { GraphDocument } from "../api/types";
+import { GraphView } from "../editor/GraphView";
 
 export function CandidateGraph({ document }: { document: GraphDocument }) {
   const nodes = document.nodes ?? [];
   return (
-    <ol className="graph-list" aria-label="Graph nodes">
-      {nodes.map((n) => (
-        <li key={n.id} className={n.id === document.output ? "graph-output" : undefined}>
-          <code>
-            {n.id} = {n.op}({n.inputs.join(", ")}
-            {n.params ? `; ${Object.entries(n.params).map(([k, v]) => `${k}=${v}`).join(", ")}` : ""})
-          </code>
-          {n.id === document.output ? <span className="lab-muted small"> output</span> : null}
-        </li>
-      ))}
-    </ol>
+    <>
+      <GraphView document={document} height={360} aria-label="Graph of the candidate layer (read-only)" />
+      <details className="graph-text">
+        <summary>Nodes as text</summary>
+        <ol className="graph-list" aria-label="Graph nodes">
+          {nodes.map((n) => (
+            <li key={n.id} className={n.id === document.output ? "graph-output" : undefined}>
+              <code>
+                {n.id} = {n.op}({n.inputs.join(", ")}
+                {n.params ? `; ${Object.entries(n.params).map(([k, v]) => `${k}=${v}`).join(", ")}` : ""})
+              </code>
+              {n.id === document.output ? <span className="lab-muted small"> output</span> : null}
+            </li>
+          ))}
+        </ol>
+      </details>
+    </>
   );
 }
