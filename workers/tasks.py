@@ -21,11 +21,10 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from workers.celery_app import (
-    CONTROL_QUEUE,
-    EVAL_QUEUE,
     TASK_ADVANCE,
     TASK_EVALUATE,
     TASK_REAP,
+    TASK_RERANK,
     app,
 )
 from workers.devices import resolve_device
@@ -44,7 +43,6 @@ _EVAL_OPTIONS: dict[str, Any] = {
     "reject_on_worker_lost": True,
     "time_limit": EVAL_TIME_LIMIT,
     "soft_time_limit": EVAL_SOFT_TIME_LIMIT,
-    "queue": EVAL_QUEUE,
     "serializer": "json",
     "ignore_result": True,
 }
@@ -52,7 +50,6 @@ _CONTROL_OPTIONS: dict[str, Any] = {
     **_EVAL_OPTIONS,
     "time_limit": CONTROL_TIME_LIMIT,
     "soft_time_limit": CONTROL_TIME_LIMIT - 30,
-    "queue": CONTROL_QUEUE,
 }
 
 
@@ -153,6 +150,47 @@ def evaluate_candidate(self, candidate_id: int) -> None:  # noqa: ANN001 - bound
     )
     log.info("candidate %s attempt %s: %s (%s)", candidate_id, attempt, result["status"],
              "recorded" if recorded else "ignored: superseded or already recorded")
+
+
+def run_rerank(work: Any, *, device: str) -> dict:
+    """Retrain one top candidate over several seeds; never raises (failures become results)."""
+    from search_engine.evaluate import rerank
+
+    from search_engine.config import EvalConfig
+    from search_engine.graph import LayerGraph
+
+    try:
+        graph = LayerGraph.from_dict(work.document)
+        config = EvalConfig.from_dict(work.eval_config)
+        ranking = rerank([graph], config, seeds=work.seeds, steps=work.steps, device=device)
+        return dict(ranking[0]) if ranking else failure_result("error", "rerank returned nothing", device)
+    except SoftTimeLimitExceeded:
+        return failure_result("error", f"time limit of {EVAL_SOFT_TIME_LIMIT} s exceeded", device)
+    except Exception:
+        log.exception("rerank job %s raised", work.job_id)
+        return failure_result("error", traceback.format_exc(), device)
+    finally:
+        _release_gpu_memory(device)
+
+
+@app.task(bind=True, name=TASK_RERANK, **_EVAL_OPTIONS)
+def rerank_candidate(self, job_id: int) -> None:  # noqa: ANN001 - bound task
+    """Rerank one top candidate (a ``RerankJob``): same once-only protocol as evaluations."""
+    from webapp.services import rerank_job_heartbeat, rerank_job_record_result, rerank_job_start
+
+    work = rerank_job_start(job_id=job_id, worker=worker_label(self.request.hostname))
+    if work is None:
+        log.info("rerank job %s is not runnable; nothing to do", job_id)
+        return
+    device = resolve_device(settings.LAB_DEVICE)
+    attempt = work.attempt
+    # rerank() takes no should_stop: a refused heartbeat only means the
+    # result will be ignored when recorded.
+    with Heartbeat(lambda: rerank_job_heartbeat(job_id=job_id, attempt=attempt),
+                   interval=settings.LAB_HEARTBEAT_SECONDS, name=f"heartbeat-rerank-{job_id}"):
+        result = run_rerank(work, device=device)
+    _retrying(lambda: rerank_job_record_result(job_id=job_id, attempt=attempt, result=result),
+              what=f"recording rerank job {job_id}")
 
 
 @app.task(name=TASK_ADVANCE, **_CONTROL_OPTIONS)
