@@ -1,7 +1,16 @@
-// Entry point of the single-page app; Django's app.html template mounts it on #root.
+// Entry point of the single-page app; Django's app.html template mounts it on
+// <div id="root" data-username="…">.
+import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
+import "@xyflow/react/dist/style.css";
+import "./styles/app.css";
+import { App } from "./app/App";
 
 const root = document.getElementById("root");
 if (root) {
-  createRoot(root).render(<p>The layer lab</p>);
+  createRoot(root).render(
+    <StrictMode>
+      <App username={root.dataset.username ?? ""} />
+    </StrictMode>,
+  );
 }

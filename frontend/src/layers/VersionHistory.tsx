@@ -1,0 +1,131 @@
+/**
+ * Version history of a saved layer: every save is a version; view one (its
+ * graph and formula) or restore it, which saves it again as the newest version.
+ */
+import { useEffect, useState } from "react";
+import { api, errorMessage } from "../api/client";
+import type { LayerDetail, LayerVersion, LayerVersionDetail } from "../api/types";
+import { formatDate } from "../app/ui";
+import { GraphView } from "../editor/GraphView";
+
+export function VersionHistory({
+  layerId,
+  currentVersion,
+  onRestored,
+}: {
+  layerId: number;
+  currentVersion: number;
+  onRestored: (layer: LayerDetail) => void;
+}) {
+  const [versions, setVersions] = useState<LayerVersion[] | null>(null);
+  const [viewing, setViewing] = useState<LayerVersionDetail | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    let live = true;
+    api.layerVersions(layerId).then(
+      (v) => live && setVersions(v),
+      (e) => live && setError(errorMessage(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [layerId, currentVersion]);
+
+  const view = async (v: number) => {
+    setError(null);
+    try {
+      setViewing(await api.layerVersion(layerId, v));
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  };
+  const restore = async (v: number) => {
+    setBusy(true);
+    setError(null);
+    try {
+      const layer = await api.restoreLayerVersion(layerId, v);
+      setViewing(null);
+      onRestored(layer);
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section className="panel" aria-labelledby="hist-h" data-testid="version-history">
+      <h2 id="hist-h" className="panel-title">
+        History
+      </h2>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {!versions && !error && <p className="muted">Loading…</p>}
+      <ol className="version-list">
+        {versions?.map((v) => (
+          <li key={v.version} className={v.version === currentVersion ? "current" : undefined}>
+            <div className="version-head">
+              <strong>v{v.version}</strong> <span className="muted small">{formatDate(v.created_at)}</span>
+              {v.version === currentVersion && <span className="badge">current</span>}
+            </div>
+            <div className="small ellipsis" title={v.formula}>
+              {v.name}
+            </div>
+            <div className="button-row">
+              <button type="button" className="btn btn-small" onClick={() => view(v.version)} aria-label={`View version ${v.version}`}>
+                View
+              </button>
+              {v.version !== currentVersion && (
+                <button
+                  type="button"
+                  className="btn btn-small"
+                  disabled={busy}
+                  onClick={() => restore(v.version)}
+                  aria-label={`Restore version ${v.version}`}
+                >
+                  Restore
+                </button>
+              )}
+            </div>
+          </li>
+        ))}
+      </ol>
+      {viewing && (
+        <div className="modal-backdrop" onClick={() => setViewing(null)}>
+          <div
+            className="modal"
+            role="dialog"
+            aria-modal="true"
+            aria-labelledby="version-view-h"
+            onClick={(e) => e.stopPropagation()}
+            onKeyDown={(e) => {
+              if (e.key === "Escape") setViewing(null);
+            }}
+          >
+            <h2 id="version-view-h">
+              {viewing.name} — version {viewing.version}
+            </h2>
+            <p className="muted small">Saved {formatDate(viewing.created_at)}</p>
+            <code className="formula block">{viewing.formula}</code>
+            <GraphView document={viewing.document} height={380} />
+            <div className="button-row end">
+              {viewing.version !== currentVersion && (
+                <button type="button" className="btn btn-primary" disabled={busy} onClick={() => restore(viewing.version)}>
+                  Restore this version
+                </button>
+              )}
+              <button type="button" className="btn" onClick={() => setViewing(null)} autoFocus>
+                Close
+              </button>
+            </div>
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}
