@@ -1,0 +1,114 @@
+"""The CLI's search loop: results.json contents, atomic saves, exact resume.
+
+A fake, deterministic evaluator stands in for training here (the loop's
+bookkeeping is under test; test_cli.py runs real evaluations end to end).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from search_engine import runner
+from search_engine.config import EvalConfig, SearchConfig
+from search_engine.graph import LayerGraph
+from search_engine.library import load_reference
+
+
+def fake_evaluate(document: dict, eval_config: dict, seed: int, device, deadline) -> dict:  # noqa: ANN001
+    key = LayerGraph.from_dict(document).canonical_hash()
+    h = int(key[:12], 16)
+    if h % 4 == 0:
+        return {"status": "rejected", "rejection_reason": "low_quality", "message": "low",
+                "scores": {}, "timings": {"total": 0.0}, "device": "cpu"}
+    return {"status": "evaluated", "rejection_reason": None, "message": "",
+            "scores": {a: (h >> (4 * i)) % 97 / 97 for i, a in enumerate(eval_config["architectures"])},
+            "timings": {"total": 0.0}, "device": "cpu"}
+
+
+@pytest.fixture(autouse=True)
+def _fake(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "evaluate_document", fake_evaluate)
+
+
+def config(**kw) -> SearchConfig:  # noqa: ANN003
+    base = dict(population_size=8, tournament_size=3, budget=40, initial_nodes=3, max_nodes=8,
+                eval=EvalConfig(dataset="synthetic", architectures=("resnet50", "mobilenetv2")))
+    base.update(kw)
+    return SearchConfig(**base)
+
+
+def test_results_document_schema(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    seeds = [load_reference("evonorm_b0")]
+    doc = runner.run_search(config(), 3, out_path=out, seed_graphs=seeds)
+    assert json.loads(out.read_text()) == doc
+    assert doc["format"] == runner.RESULTS_FORMAT and doc["seed"] == 3
+    assert doc["config"] == config().to_dict() and doc["finished"] is True
+    cands = doc["candidates"]
+    assert len(cands) == 40 == len({c["key"] for c in cands})
+    assert cands[0]["mutation"] == "seed" and cands[0]["parent"] is None
+    for c in cands:
+        assert LayerGraph.from_dict(c["document"]).canonical_hash() == c["key"]
+        assert c["status"] in ("evaluated", "rejected")
+        assert (c["rejection_reason"] is None) == (c["status"] == "evaluated")
+        if c["parent"] is not None:
+            assert c["tournament"]["winner"] == c["parent"]
+    evaluated = {c["key"] for c in cands if c["status"] == "evaluated"}
+    assert set(doc["pareto_front"]) <= evaluated
+    assert not (tmp_path / "results.json.tmp").exists()
+
+
+def test_interrupted_then_resumed_equals_uninterrupted(tmp_path: Path) -> None:
+    whole = runner.run_search(config(), 4, out_path=tmp_path / "a.json")
+
+    def interrupt(event: dict) -> None:
+        if event["told"] == 17:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "b.json"
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_search(config(), 4, out_path=out, progress=interrupt)
+    assert len(json.loads(out.read_text())["candidates"]) == 17
+    resumed = runner.run_search(config(), 4, out_path=out, resume=True)
+    strip = lambda d: {k: v for k, v in d.items() if k != "elapsed_seconds"}  # noqa: E731
+    assert strip(resumed) == strip(whole)
+
+
+def test_resume_refuses_another_config(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    runner.run_search(config(budget=5), 1, out_path=out)
+    with pytest.raises(runner.ResultsFileError):
+        runner.run_search(config(budget=6), 1, out_path=out, resume=True)
+    with pytest.raises(runner.ResultsFileError):
+        runner.run_search(config(budget=5), 2, out_path=out, resume=True)
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(runner.ResultsFileError):
+        runner.run_search(config(), 1, out_path=tmp_path / "bad.json", resume=True)
+
+
+def test_wall_clock_stop_leaves_cut_off_work_in_flight(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    calls = {"n": 0}
+
+    def slow_then_stopped(document, eval_config, seed, device, deadline):  # noqa: ANN001, ANN202
+        calls["n"] += 1
+        if calls["n"] > 5:  # as if the deadline passed during the sixth evaluation
+            return {"status": "failed", "rejection_reason": "stopped", "scores": {}}
+        return fake_evaluate(document, eval_config, seed, device, deadline)
+
+    monkeypatch.setattr(runner, "evaluate_document", slow_then_stopped)
+    out = tmp_path / "w.json"
+    doc = runner.run_search(config(max_wall_seconds=3600.0), 1, out_path=out)
+    assert len(doc["candidates"]) == 5 and doc["finished"] is False
+    assert doc["stopped_reason"] == "max_wall_seconds"
+    assert len(doc["state"]["in_flight"]) == 1
+    monkeypatch.setattr(runner, "evaluate_document", fake_evaluate)
+    done = runner.run_search(config(max_wall_seconds=3600.0), 1, out_path=out, resume=True)
+    assert done["finished"] and len(done["candidates"]) == 40
+
+
+def test_non_finite_numbers_become_null(tmp_path: Path) -> None:
+    runner.write_atomic(tmp_path / "n.json", {"a": float("nan"), "b": [float("inf"), 1.0]})
+    assert json.loads((tmp_path / "n.json").read_text()) == {"a": None, "b": [None, 1.0]}
