@@ -42,6 +42,12 @@ class SentTasks(list):
 
 
 @pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """Real hashing costs ~0.3 s a user; these tests are not about it."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def sent_tasks(monkeypatch) -> SentTasks:
     """Record task sends instead of putting them on the shared broker."""
     from webapp.services import dispatch

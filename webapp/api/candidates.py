@@ -1,4 +1,34 @@
-"""Candidates API (filled in below)."""
+"""Candidates: detail with curves and lineage, generated module, export bundle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
+from webapp.api.layers import python_attachment
+from webapp.selectors.candidates import candidate_detail, candidate_get
+from webapp.services import exports
+from webapp.services.bundles import candidate_bundle
+
 router = Router(tags=["candidates"])
+
+
+@router.get("/{int:candidate_id}", response=Any)
+def get_candidate(request: HttpRequest, candidate_id: int) -> dict:
+    return candidate_detail(candidate=candidate_get(owner=request.auth, candidate_id=candidate_id))
+
+
+@router.get("/{int:candidate_id}/export.py")
+def export_candidate(request: HttpRequest, candidate_id: int) -> HttpResponse:
+    candidate = candidate_get(owner=request.auth, candidate_id=candidate_id)
+    return python_attachment(exports.layer_source(document=candidate.document), f"candidate_{candidate.pk}.py")
+
+
+@router.get("/{int:candidate_id}/bundle.zip")
+def bundle(request: HttpRequest, candidate_id: int) -> HttpResponse:
+    candidate = candidate_get(owner=request.auth, candidate_id=candidate_id)
+    response = HttpResponse(candidate_bundle(candidate=candidate), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="candidate_{candidate.pk}.zip"'
+    return response

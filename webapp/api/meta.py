@@ -33,6 +33,6 @@ def reference_layers(request: HttpRequest) -> Any:
 
 @router.get("/presets", response=Any)
 def presets(request: HttpRequest) -> Any:
-    from search_engine.config import presets_json
+    from search_engine.presets import presets_json
 
     return presets_json()

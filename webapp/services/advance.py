@@ -1,0 +1,235 @@
+"""Advancing a search: the one place its engine state changes.
+
+Everything here runs under the locks ``search_locked`` takes, in this order
+everywhere in the app: the owner's quota row, then the search row, then
+candidate rows. Advancing tells the engine every finished-but-untold result
+(the population ages and changes), asks for new candidates until the
+configured number is in flight (bounded by the user's in-flight quota),
+records them with their events and enqueues their evaluation after commit.
+When the budget or wall time is spent and nothing is in flight, the search
+moves to its rerank stage, then finishes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from webapp.models import Candidate, CandidateStatus, Search, SearchStage, SearchStatus, UserQuota
+from webapp.models.candidates import IN_FLIGHT_STATUSES
+from webapp.selectors.candidates import candidate_summary
+from webapp.services import dispatch, engine
+from webapp.services.events import event_append
+from webapp.services.quotas import quota_in_flight_room, quota_lock
+
+log = logging.getLogger(__name__)
+
+DONE_STATUSES = (SearchStatus.FINISHED, SearchStatus.FAILED)
+
+
+@contextlib.contextmanager
+def search_locked(*, search_id: int) -> Iterator[tuple[Search, UserQuota] | None]:
+    """A transaction holding the owner's quota row and the search row (None if no such search)."""
+    owner_id = Search.objects.filter(pk=search_id).values_list("owner_id", flat=True).first()
+    if owner_id is None:
+        yield None
+        return
+    with transaction.atomic():
+        quota = quota_lock(user_id=owner_id)
+        search = Search.objects.select_for_update().filter(pk=search_id).first()
+        yield (search, quota) if search is not None else None
+
+
+def search_advance(*, search_id: int) -> None:
+    """Tell finished results, propose and enqueue new candidates, move stages (idempotent)."""
+    with search_locked(search_id=search_id) as locked:
+        if locked is not None:
+            advance_locked(search=locked[0], quota=locked[1])
+
+
+def search_set_status(*, search: Search, status: str, stage: str | None = None, reason: str = "") -> None:
+    """Change status/stage and log a ``search.status`` event (search row locked by the caller)."""
+    search.status = status
+    if stage is not None:
+        search.stage = stage
+    search.status_reason = reason
+    now = timezone.now()
+    fields = ["status", "stage", "status_reason"]
+    if status == SearchStatus.RUNNING and search.started_at is None:
+        search.started_at = now
+        fields.append("started_at")
+    if status in DONE_STATUSES:
+        search.finished_at = now
+        fields.append("finished_at")
+    search.save(update_fields=fields)
+    event_append(search=search, type="search.status",
+                 payload={"status": search.status, "stage": search.stage, "reason": reason or None})
+
+
+def search_refresh_counts(*, search: Search) -> None:
+    """Recount candidates per status from the (search, status) index into ``search.counts``."""
+    counts = dict.fromkeys(CandidateStatus.values, 0)
+    for row in Candidate.objects.filter(search=search).values("status").annotate(n=Count("id")).order_by():
+        counts[row["status"]] = row["n"]
+    search.counts = counts
+    search.save(update_fields=["counts"])
+
+
+def _in_flight(search: Search) -> int:
+    return Candidate.objects.filter(search=search, status__in=IN_FLIGHT_STATUSES).count()
+
+
+def _wall_time_spent(search: Search, config) -> bool:
+    limit = getattr(config, "max_wall_seconds", None)
+    if not limit or search.started_at is None:
+        return False
+    return timezone.now() >= search.started_at + timedelta(seconds=float(limit))
+
+
+def engine_result(candidate: Candidate) -> dict:
+    """The ``EvalResult.to_dict()`` shape the engine is told for a finished candidate."""
+    lost = candidate.status == CandidateStatus.LOST
+    return {
+        "status": CandidateStatus.FAILED if lost else candidate.status,
+        "rejection_reason": "error" if lost else (candidate.rejection_reason or None),
+        "message": candidate.message,
+        "scores": candidate.scores or {},
+        "curves": {},
+        "timings": candidate.timings or {},
+        "device": candidate.device,
+    }
+
+
+def _ids_by_hash(search: Search, hashes) -> dict[str, int]:
+    hashes = [h for h in set(hashes) if h]
+    if not hashes:
+        return {}
+    return dict(Candidate.objects.filter(search=search, canonical_hash__in=hashes)
+                .values_list("canonical_hash", "id"))
+
+
+def _tell_finished(search: Search, evo) -> bool:
+    """Tell the engine every finished, untold candidate, oldest result first."""
+    finished = list(
+        Candidate.objects.filter(search=search, told=False)
+        .exclude(status__in=IN_FLIGHT_STATUSES)
+        .order_by("finished_at", "id")
+    )
+    for candidate in finished:
+        try:
+            change = evo.tell(candidate.canonical_hash, engine_result(candidate))
+        except KeyError:
+            log.warning("engine of search %s did not know candidate %s", search.pk, candidate.pk)
+            continue
+        if change.get("added") or change.get("removed"):
+            ids = _ids_by_hash(search, [change.get("added"), *change.get("removed", [])])
+            event_append(search=search, type="population.changed", payload={
+                "added": ids.get(change.get("added")),
+                "removed": [ids[h] for h in change.get("removed", []) if h in ids],
+            })
+    if finished:
+        Candidate.objects.filter(pk__in=[c.pk for c in finished]).update(told=True)
+    return bool(finished)
+
+
+def _create_candidate(search: Search, proposal, evo) -> Candidate | None:
+    graph = proposal.graph
+    parent_ids = _ids_by_hash(search, [proposal.parent])
+    try:
+        with transaction.atomic():
+            candidate = Candidate.objects.create(
+                search=search,
+                canonical_hash=proposal.key,
+                document=graph.to_dict(),
+                formula=graph.formula(),
+                mode=graph.mode,
+                parent_id=parent_ids.get(proposal.parent),
+                mutation=proposal.mutation,
+                tournament=proposal.tournament,
+            )
+    except IntegrityError:
+        # The engine proposed a hash this search already has: tell it so it is
+        # not waited for, and move on.
+        log.error("search %s: engine proposed known hash %s", search.pk, proposal.key)
+        evo.tell(proposal.key, {"status": "failed", "rejection_reason": "error",
+                                "message": "duplicate proposal", "scores": {}, "curves": {},
+                                "timings": {}, "device": ""})
+        return None
+    tournament = None
+    if proposal.tournament:
+        t = proposal.tournament
+        ids = _ids_by_hash(search, [*t.get("contestants", []), *t.get("front", []), t.get("winner")])
+        tournament = {
+            "contestants": [ids[h] for h in t.get("contestants", []) if h in ids],
+            "front": [ids[h] for h in t.get("front", []) if h in ids],
+            "winner": ids.get(t.get("winner")),
+        }
+    event_append(search=search, type="candidate.created",
+                 payload={"candidate": candidate_summary(candidate), "tournament": tournament})
+    dispatch.task_enqueue(name=dispatch.TASK_EVALUATE, args=[candidate.pk], queue=dispatch.EVAL_QUEUE)
+    return candidate
+
+
+def advance_locked(*, search: Search, quota: UserQuota) -> None:
+    """Advance ``search``; the caller holds the quota and search row locks."""
+    if search.status in DONE_STATUSES:
+        return
+    if search.stage == SearchStage.RERANK:
+        from webapp.services.rerank import rerank_check
+
+        rerank_check(search=search)
+        search_refresh_counts(search=search)
+        return
+    config = engine.config_load(config=search.config)
+    evo = engine.evolution_load(
+        state=search.engine_state,
+        is_known=lambda key: Candidate.objects.filter(search=search, canonical_hash=key).exists(),
+    )
+    changed = _tell_finished(search, evo)
+    if search.status == SearchStatus.QUEUED:
+        search_set_status(search=search, status=SearchStatus.RUNNING)
+    in_flight = _in_flight(search)
+    exhausted = False
+    if search.status == SearchStatus.RUNNING and not _wall_time_spent(search, config):
+        room = min(config.parallel - in_flight, quota_in_flight_room(quota=quota))
+        for _ in range(max(0, room)):
+            try:
+                proposal = evo.ask()
+            except Exception as exc:  # EvolutionError, or a bug: the search cannot go on
+                log.exception("search %s: engine could not propose", search.pk)
+                _save_state(search, evo)
+                search_refresh_counts(search=search)
+                search_set_status(search=search, status=SearchStatus.FAILED, stage=SearchStage.DONE,
+                                  reason=f"the engine could not propose a candidate: {exc}")
+                return
+            changed = True
+            if proposal is None:
+                exhausted = True
+                break
+            if _create_candidate(search, proposal, evo) is not None:
+                search.proposed += 1
+                in_flight += 1
+    else:
+        exhausted = True
+    if changed:
+        _save_state(search, evo)
+    search_refresh_counts(search=search)
+    if in_flight:
+        return
+    if search.status == SearchStatus.STOPPING:
+        search_set_status(search=search, status=SearchStatus.FINISHED, stage=SearchStage.DONE, reason="stopped")
+    elif search.status == SearchStatus.RUNNING and (exhausted or evo.done):
+        from webapp.services.rerank import rerank_begin
+
+        rerank_begin(search=search, config=config)
+
+
+def _save_state(search: Search, evo) -> None:
+    search.engine_state = evo.state_dict(compact=True)
+    search.save(update_fields=["engine_state", "proposed"])

@@ -1,0 +1,166 @@
+"""A candidate's export bundle: a zip a user can unpack, test and use.
+
+Contents: ``layer.py`` (generated module), ``graph.json`` (the layer graph
+document), ``metrics.json`` (config, seed, per-architecture scores and
+curves, lineage), ``expected.json`` (a small input and the output the
+engine's own compiler gave for it), ``test_layer.py`` (pytest: layer.py
+reproduces expected.json) and ``README.md`` (a model card).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+from webapp.models import Candidate
+from webapp.selectors.candidates import candidate_lineage, candidate_summary
+from webapp.services.exports import CLASS_NAME, layer_source
+from webapp.services.graphs import graph_from_stored
+
+PROBE_SHAPE = (4, 8, 3, 3)  # batch 4 so batch statistics mean something; 8 channels
+PROBE_SEED = 0
+
+TEST_LAYER = '''"""Checks layer.py against the outputs the layer lab recorded when it exported this layer.
+
+Run with ``pytest`` in this folder (needs torch).
+"""
+
+import json
+import pathlib
+import sys
+
+import torch
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from layer import {cls}  # noqa: E402
+
+EXPECTED = json.loads((HERE / "expected.json").read_text())
+
+
+def build() -> torch.nn.Module:
+    module = {cls}(EXPECTED["num_features"])
+    module.train()  # the recorded output is the first forward pass in training mode
+    return module
+
+
+def test_matches_recorded_output():
+    x = torch.tensor(EXPECTED["input"], dtype=torch.float32)
+    expected = torch.tensor(EXPECTED["output"], dtype=torch.float32)
+    y = build()(x)
+    assert y.shape == x.shape
+    torch.testing.assert_close(y, expected, rtol=1e-4, atol=1e-5, equal_nan=True)
+
+
+def test_backward_gives_parameter_gradients():
+    module = build()
+    x = torch.tensor(EXPECTED["input"], dtype=torch.float32, requires_grad=True)
+    module(x).sum().backward()
+    assert module.weight.grad is not None and module.bias.grad is not None
+'''
+
+
+def _expected(document: dict) -> dict:
+    import torch
+
+    from search_engine.compiler import compile_graph
+
+    graph = graph_from_stored(document=document)
+    generator = torch.Generator().manual_seed(PROBE_SEED)
+    x = torch.randn(*PROBE_SHAPE, generator=generator)
+    module = compile_graph(graph, PROBE_SHAPE[1])
+    module.train()
+    with torch.no_grad():
+        y = module(x)
+    return {"num_features": PROBE_SHAPE[1], "shape": list(PROBE_SHAPE), "seed": PROBE_SEED,
+            "mode": "train", "input": x.tolist(), "output": y.tolist()}
+
+
+def _metrics(candidate: Candidate) -> dict:
+    search = candidate.search
+    return {
+        "candidate": candidate_summary(candidate),
+        "canonical_hash": candidate.canonical_hash,
+        "formula": candidate.formula,
+        "search": {"id": search.pk, "name": search.name, "preset": search.preset},
+        "config": search.config,
+        "seed": search.seed,
+        "scores": candidate.scores,
+        "mean_score": candidate.mean_score,
+        "curves": candidate.curves,
+        "timings": candidate.timings,
+        "lineage": [candidate_summary(c) for c in candidate_lineage(candidate=candidate)],
+    }
+
+
+def _readme(candidate: Candidate, metrics: dict) -> str:
+    scores = "\n".join(f"| {arch} | {acc:.4f} |" for arch, acc in sorted((candidate.scores or {}).items()))
+    eval_config = (metrics["config"] or {}).get("eval", {})
+    mean = f"{candidate.mean_score:.4f}" if candidate.mean_score is not None else "n/a"
+    return f"""# {CLASS_NAME}: candidate {candidate.pk} of search {candidate.search_id}
+
+A normalization-activation layer found by the layer lab's evolutionary search.
+
+## What it computes
+
+Before the learned per-channel affine step `y = out * weight + bias`:
+
+```
+out = {candidate.formula}
+```
+
+`sqrt` and `log` keep the sign; `*_sqmean` and `*_var` include eps. Mode
+{candidate.mode} ({"uses batch statistics" if candidate.mode == "B" else "no batch statistics"}).
+
+- Canonical hash (sha256 of the canonical graph): `{candidate.canonical_hash}`
+- Status: {candidate.status}{f" ({candidate.rejection_reason})" if candidate.rejection_reason else ""}
+- Mutation: {candidate.mutation}, parent candidate: {candidate.parent_id or "none"}
+
+## Scores (validation accuracy on the proxy task)
+
+| architecture | accuracy |
+|---|---|
+{scores or "| (none) | |"}
+
+Mean: {mean}. Dataset: {eval_config.get("dataset", "?")}, {eval_config.get("steps", "?")} steps,
+search seed {metrics["seed"]}. Full config, curves and lineage: `metrics.json`.
+These are proxy-task numbers: retrain before trusting the layer on your task.
+
+## Use
+
+```python
+from layer import {CLASS_NAME}
+
+norm = {CLASS_NAME}(num_features=64)   # replaces BatchNorm2d(64) + ReLU
+y = norm(x)                             # x: (batch, 64, height, width)
+```
+
+`layer.py` needs only PyTorch. `graph.json` is the layer graph (format
+`layer-graph/1`), loadable back into the lab's editor.
+
+## Check
+
+`pytest` in this folder runs `test_layer.py`, which feeds the input recorded in
+`expected.json` through `layer.py` and compares with the output the lab's
+compiler gave when the bundle was made.
+"""
+
+
+def candidate_bundle(*, candidate: Candidate) -> bytes:
+    """The zip's bytes (ownership checked by the caller)."""
+    metrics = _metrics(candidate)
+    files = {
+        "layer.py": layer_source(document=candidate.document),
+        "graph.json": json.dumps(candidate.document, indent=2, sort_keys=True) + "\n",
+        "metrics.json": json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n",
+        "expected.json": json.dumps(_expected(candidate.document)) + "\n",
+        "test_layer.py": TEST_LAYER.replace("{cls}", CLASS_NAME),
+        "README.md": _readme(candidate, metrics),
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()

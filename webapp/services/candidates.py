@@ -1,0 +1,210 @@
+"""What the evaluation tasks call: start an attempt, heartbeat, progress, record the result.
+
+Each candidate has one active attempt at a time (``attempts`` counts them).
+A report from a superseded attempt, or a second report of the same one, is
+ignored, so running a task twice changes nothing. Recording a result advances
+the search in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from webapp.models import Candidate, CandidateStatus, SearchStatus
+from webapp.selectors.candidates import candidate_summary
+from webapp.services.advance import advance_locked, search_locked
+from webapp.services.events import event_append, event_push_ephemeral
+from webapp.services.jsonsafe import finite_or_none, json_safe
+from webapp.services.throttle import throttle_allow
+
+log = logging.getLogger(__name__)
+
+MAX_CURVE_POINTS = 200
+RESULT_STATUSES = (CandidateStatus.EVALUATED, CandidateStatus.REJECTED, CandidateStatus.FAILED)
+# A search in these states still wants its in-flight candidates evaluated.
+EVALUATING_SEARCH_STATUSES = (SearchStatus.RUNNING, SearchStatus.PAUSED)
+
+
+@dataclass(frozen=True)
+class EvaluationJob:
+    """What a worker needs to evaluate one candidate."""
+
+    candidate_id: int
+    attempt: int
+    document: dict
+    eval_config: dict
+    seed: int
+    search_id: int
+
+
+def _search_id_of(candidate_id: int) -> int | None:
+    return Candidate.objects.filter(pk=candidate_id).values_list("search_id", flat=True).first()
+
+
+def candidate_start(*, candidate_id: int, worker: str) -> EvaluationJob | None:
+    """Begin a new attempt of a queued candidate; None when it is not runnable."""
+    search_id = _search_id_of(candidate_id)
+    if search_id is None:
+        return None
+    with search_locked(search_id=search_id) as locked:
+        if locked is None:
+            return None
+        search = locked[0]
+        candidate = Candidate.objects.select_for_update().get(pk=candidate_id)
+        if candidate.status != CandidateStatus.QUEUED or search.status not in EVALUATING_SEARCH_STATUSES:
+            return None
+        now = timezone.now()
+        candidate.status = CandidateStatus.RUNNING
+        candidate.attempts += 1
+        candidate.worker = str(worker)[:200]
+        candidate.started_at = now
+        candidate.last_heartbeat = now
+        candidate.save(update_fields=["status", "attempts", "worker", "started_at", "last_heartbeat"])
+        _move_count(search, CandidateStatus.QUEUED, CandidateStatus.RUNNING)
+        event_append(search=search, type="candidate.started",
+                     payload={"candidate_id": candidate.pk, "attempt": candidate.attempts, "worker": candidate.worker})
+        return EvaluationJob(
+            candidate_id=candidate.pk,
+            attempt=candidate.attempts,
+            document=candidate.document,
+            eval_config=search.config["eval"],
+            seed=int(search.seed),
+            search_id=search.pk,
+        )
+
+
+def _move_count(search, old: str, new: str) -> None:
+    counts = dict(search.counts)
+    counts[old] = max(0, counts.get(old, 0) - 1)
+    counts[new] = counts.get(new, 0) + 1
+    search.counts = counts
+    search.save(update_fields=["counts"])
+
+
+def candidate_heartbeat(*, candidate_id: int, attempt: int) -> bool:
+    """Record that the attempt is alive; False means abort (superseded, or the search stopped)."""
+    return bool(
+        Candidate.objects.filter(
+            pk=candidate_id, attempts=attempt, status=CandidateStatus.RUNNING,
+            search__status__in=EVALUATING_SEARCH_STATUSES,
+        ).update(last_heartbeat=timezone.now())
+    )
+
+
+def candidate_should_abort(*, candidate_id: int, attempt: int) -> bool:
+    """True when the attempt should stop training (the read-only twin of the heartbeat)."""
+    return not Candidate.objects.filter(
+        pk=candidate_id, attempts=attempt, status=CandidateStatus.RUNNING,
+        search__status__in=EVALUATING_SEARCH_STATUSES,
+    ).exists()
+
+
+PROGRESS_KEYS = ("arch", "stage", "step", "total", "loss", "accuracy")
+
+
+def candidate_progress(*, candidate_id: int, attempt: int, progress: dict) -> None:
+    """Push a training progress update to the search's stream, at most a few per second per candidate.
+
+    The throttle lives in Redis, so all worker processes share it. Nothing is stored.
+    """
+    if not throttle_allow(key=f"progress:{candidate_id}", interval=settings.LAB_PROGRESS_MIN_INTERVAL):
+        return
+    row = Candidate.objects.filter(pk=candidate_id, attempts=attempt, status=CandidateStatus.RUNNING) \
+        .values_list("search_id", flat=True).first()
+    if row is None:
+        return
+    progress = progress if isinstance(progress, dict) else {}
+    payload = {"candidate_id": candidate_id, **{k: json_safe(progress.get(k)) for k in PROGRESS_KEYS}}
+    event_push_ephemeral(search_id=row, type="candidate.progress", payload=payload)
+
+
+def downsample(points: list, limit: int = MAX_CURVE_POINTS) -> list:
+    """At most ``limit`` points, evenly spaced, keeping the first and the last."""
+    if len(points) <= limit:
+        return list(points)
+    step = (len(points) - 1) / (limit - 1)
+    return [points[round(i * step)] for i in range(limit)]
+
+
+def _clean_result(result: Any) -> dict:
+    """A worker's ``EvalResult.to_dict()``, made safe to store; malformed becomes a failure."""
+    if not isinstance(result, dict) or result.get("status") not in RESULT_STATUSES:
+        return {"status": CandidateStatus.FAILED, "rejection_reason": "error",
+                "message": f"malformed result from the worker: {str(result)[:500]}",
+                "scores": {}, "curves": {}, "timings": {}, "device": ""}
+    scores = {}
+    for arch, value in (result.get("scores") or {}).items() if isinstance(result.get("scores"), dict) else ():
+        number = finite_or_none(value)
+        if number is not None:
+            scores[str(arch)] = number
+    curves = result.get("curves") if isinstance(result.get("curves"), dict) else {}
+    return {
+        "status": result["status"],
+        "rejection_reason": str(result.get("rejection_reason") or "")[:40],
+        "message": str(result.get("message") or "")[:10_000],
+        "scores": scores,
+        "curves": {str(a): downsample(json_safe(c)) for a, c in curves.items() if isinstance(c, list)},
+        "timings": json_safe(result.get("timings")) if isinstance(result.get("timings"), dict) else {},
+        "device": str(result.get("device") or "")[:100],
+    }
+
+
+def candidate_record_result(*, candidate_id: int, attempt: int, result: dict) -> bool:
+    """Store the result of ``attempt`` once and advance the search; False if ignored.
+
+    A report is accepted from the running attempt, or from an attempt the
+    reaper requeued that has not been restarted yet (its work is still good).
+    """
+    search_id = _search_id_of(candidate_id)
+    if search_id is None:
+        return False
+    with search_locked(search_id=search_id) as locked:
+        if locked is None:
+            return False
+        search, quota = locked
+        candidate = Candidate.objects.select_for_update().get(pk=candidate_id)
+        if candidate.attempts != attempt or candidate.status not in (CandidateStatus.RUNNING, CandidateStatus.QUEUED):
+            return False
+        clean = _clean_result(result)
+        candidate.status = clean["status"]
+        candidate.rejection_reason = "" if clean["status"] == CandidateStatus.EVALUATED else clean["rejection_reason"]
+        candidate.message = clean["message"]
+        candidate.scores = clean["scores"]
+        candidate.mean_score = (
+            sum(clean["scores"].values()) / len(clean["scores"])
+            if clean["status"] == CandidateStatus.EVALUATED and clean["scores"] else None
+        )
+        candidate.curves = clean["curves"]
+        candidate.timings = clean["timings"]
+        candidate.device = clean["device"]
+        candidate.finished_at = timezone.now()
+        candidate.save()
+        _update_best(search, candidate)
+        event_append(search=search, type="candidate.finished", payload={"candidate": candidate_summary(candidate)})
+        advance_locked(search=search, quota=quota)
+    _nudge_starved_searches(owner_id=search.owner_id, except_id=search.pk)
+    return True
+
+
+def _update_best(search, candidate: Candidate) -> None:
+    if candidate.mean_score is None:
+        return
+    best = search.best_candidate
+    if best is None or best.mean_score is None or candidate.mean_score > best.mean_score:
+        search.best_candidate = candidate
+        search.save(update_fields=["best_candidate"])
+
+
+def _nudge_starved_searches(*, owner_id: int, except_id: int) -> None:
+    """A finished candidate frees quota: let the owner's other running searches use it."""
+    from webapp.models import Search
+    from webapp.services import dispatch
+
+    for other in Search.objects.filter(owner_id=owner_id, status=SearchStatus.RUNNING,
+                                       stage="evolution").exclude(pk=except_id).values_list("pk", flat=True):
+        dispatch.task_enqueue(name=dispatch.TASK_ADVANCE, args=[other], queue=dispatch.CONTROL_QUEUE)

@@ -1,0 +1,68 @@
+"""The web app's door into ``search_engine``'s search half: configs and evolution state.
+
+Engine errors caused by a client's input become ``InvalidInput`` with the
+engine's code and field.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from webapp.errors import InvalidInput
+
+log = logging.getLogger(__name__)
+
+
+def config_build(*, preset: Any, overrides: Any) -> Any:
+    """A validated ``SearchConfig`` from a preset name and overrides (``to_dict`` shape)."""
+    from search_engine.config import ConfigError
+    from search_engine.presets import build_config
+
+    if overrides is not None and not isinstance(overrides, dict):
+        raise InvalidInput("overrides must be an object", code="bad_value", field="overrides")
+    try:
+        return build_config(preset, overrides or None)
+    except ConfigError as err:
+        raise InvalidInput(str(err), code=err.code, field=err.field) from err
+    except (TypeError, ValueError, KeyError, AttributeError) as err:
+        log.warning("engine raised %r on a client config", err)
+        raise InvalidInput(f"invalid configuration: {err}", code="bad_value", field="overrides") from err
+
+
+def config_load(*, config: dict) -> Any:
+    """The ``SearchConfig`` stored with a search."""
+    from search_engine.config import SearchConfig
+
+    return SearchConfig.from_dict(config)
+
+
+def reference_graph(*, name: Any) -> Any:
+    from search_engine.library import load_reference
+
+    try:
+        return load_reference(name)
+    except (KeyError, TypeError, AttributeError) as err:
+        raise InvalidInput(f"unknown reference layer {name!r}", code="unknown_reference",
+                           field="seed_references") from err
+
+
+def evolution_new(*, config: Any, seed: int, seed_graphs: Sequence[Any]) -> Any:
+    """A fresh engine state; seed layers that do not fit the search are a client error."""
+    from search_engine.config import ConfigError
+    from search_engine.evolution import Evolution
+    from search_engine.graph import GraphError
+
+    try:
+        return Evolution(config, seed=seed, seed_graphs=list(seed_graphs))
+    except (ConfigError, GraphError) as err:
+        raise InvalidInput(str(err), code=err.code, field="seed_layer_ids") from err
+    except ValueError as err:
+        raise InvalidInput(str(err), code="bad_value", field="seed_layer_ids") from err
+
+
+def evolution_load(*, state: dict, is_known: Callable[[str], bool]) -> Any:
+    from search_engine.evolution import Evolution
+
+    return Evolution.from_state_dict(state, is_known=is_known)

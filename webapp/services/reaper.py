@@ -1,0 +1,114 @@
+"""The reaper: recover work whose worker went silent, or whose queue message was lost.
+
+Run every ``LAB_REAPER_INTERVAL`` seconds by Celery beat
+(``workers.tasks.reap_stale_candidates``):
+
+- a running candidate (or rerank job) without a heartbeat for
+  ``LAB_HEARTBEAT_TIMEOUT`` seconds goes back to the queue, up to
+  ``LAB_MAX_ATTEMPTS`` attempts; after that it is ``lost`` (a rerank job
+  ``failed``) and the search advances;
+- when the broker is new (an embedded Redis keeps nothing across restarts,
+  detected by a marker key that is missing), every queued candidate and job is
+  enqueued again; duplicates are harmless since a start is idempotent;
+- running searches with room for more work are advanced (their nudge may
+  have been lost with the broker).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from webapp.models import Candidate, CandidateStatus, RerankJob, RerankStatus, Search, SearchStatus
+from webapp.services import dispatch
+from webapp.services.advance import advance_locked, search_advance, search_locked
+from webapp.services.events import event_append
+from webapp.services.rerank import rerank_job_requeue_or_fail
+from webapp.services.throttle import redis_client
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+BROKER_MARKER = "lab:broker-epoch"
+
+
+def candidates_reap_stale(*, now: datetime | None = None) -> int:
+    """Requeue or give up on silent attempts; returns how many candidates and jobs were handled."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.LAB_HEARTBEAT_TIMEOUT)
+    handled = 0
+    stale = Candidate.objects.filter(status=CandidateStatus.RUNNING, last_heartbeat__lt=cutoff) \
+        .values_list("pk", "search_id")[:BATCH]
+    for candidate_id, search_id in list(stale):
+        handled += _reap_candidate(candidate_id=candidate_id, search_id=search_id, cutoff=cutoff)
+    stale_jobs = RerankJob.objects.filter(status=RerankStatus.RUNNING, last_heartbeat__lt=cutoff) \
+        .values_list("pk", "search_id")[:BATCH]
+    for job_id, search_id in list(stale_jobs):
+        handled += _reap_job(job_id=job_id, search_id=search_id, cutoff=cutoff)
+    _reenqueue_after_broker_loss()
+    for search_id in Search.objects.filter(status=SearchStatus.RUNNING).values_list("pk", flat=True):
+        search_advance(search_id=search_id)
+    return handled
+
+
+def _reap_candidate(*, candidate_id: int, search_id: int, cutoff: datetime) -> int:
+    with search_locked(search_id=search_id) as locked:
+        if locked is None:
+            return 0
+        search, quota = locked
+        candidate = Candidate.objects.select_for_update().get(pk=candidate_id)
+        if candidate.status != CandidateStatus.RUNNING or candidate.last_heartbeat >= cutoff:
+            return 0  # it reported or beat in the meantime
+        silent = int(settings.LAB_HEARTBEAT_TIMEOUT)
+        if candidate.attempts < settings.LAB_MAX_ATTEMPTS and search.status != SearchStatus.STOPPING:
+            candidate.status = CandidateStatus.QUEUED
+            candidate.save(update_fields=["status"])
+            reason = f"no heartbeat from {candidate.worker or 'the worker'} for {silent} s"
+            event_append(search=search, type="candidate.requeued",
+                         payload={"candidate_id": candidate.pk, "attempt": candidate.attempts, "reason": reason})
+            dispatch.task_enqueue(name=dispatch.TASK_EVALUATE, args=[candidate.pk], queue=dispatch.EVAL_QUEUE)
+        else:
+            reason = ("stopped while its worker was silent" if search.status == SearchStatus.STOPPING
+                      else f"no heartbeat for {silent} s, {candidate.attempts} attempts")
+            candidate.status = CandidateStatus.LOST
+            candidate.rejection_reason = "lost"
+            candidate.message = reason
+            candidate.finished_at = timezone.now()
+            candidate.save(update_fields=["status", "rejection_reason", "message", "finished_at"])
+            event_append(search=search, type="candidate.lost", payload={"candidate_id": candidate.pk, "reason": reason})
+        advance_locked(search=search, quota=quota)
+        return 1
+
+
+def _reap_job(*, job_id: int, search_id: int, cutoff: datetime) -> int:
+    with search_locked(search_id=search_id) as locked:
+        if locked is None:
+            return 0
+        search, quota = locked
+        job = RerankJob.objects.select_for_update().select_related("search").get(pk=job_id)
+        if job.status != RerankStatus.RUNNING or job.last_heartbeat >= cutoff:
+            return 0
+        rerank_job_requeue_or_fail(job=job, max_attempts=settings.LAB_MAX_ATTEMPTS,
+                                   reason=f"no heartbeat for {int(settings.LAB_HEARTBEAT_TIMEOUT)} s")
+        advance_locked(search=search, quota=quota)
+        return 1
+
+
+def _reenqueue_after_broker_loss() -> None:
+    try:
+        fresh = redis_client().set(BROKER_MARKER, timezone.now().isoformat(), nx=True)
+    except Exception:  # no broker now: nothing can be enqueued anyway
+        log.warning("reaper cannot reach Redis", exc_info=True)
+        return
+    if not fresh:
+        return
+    active = (SearchStatus.RUNNING, SearchStatus.PAUSED)
+    for candidate_id in Candidate.objects.filter(status=CandidateStatus.QUEUED, search__status__in=active) \
+            .values_list("pk", flat=True).iterator():
+        dispatch.task_enqueue(name=dispatch.TASK_EVALUATE, args=[candidate_id], queue=dispatch.EVAL_QUEUE)
+    for job_id in RerankJob.objects.filter(status=RerankStatus.QUEUED, search__status__in=active) \
+            .values_list("pk", flat=True).iterator():
+        dispatch.task_enqueue(name=dispatch.TASK_RERANK, args=[job_id], queue=dispatch.EVAL_QUEUE)
