@@ -241,13 +241,12 @@ def _summary(doc: dict, out: str) -> str:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from search_engine.evaluate import evaluate
-
     graph = load_layer(args.layer)
     config = make_config(args.preset, args.override)
-    result = evaluate(graph, config.eval, seed=args.seed, device=args.device)
+    from search_engine.evaluate import evaluate
     from search_engine.runner import json_safe
 
+    result = evaluate(graph, config.eval, seed=args.seed, device=args.device)
     print(json.dumps(json_safe(result.to_dict()), indent=1))
     return 0
 
