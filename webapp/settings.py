@@ -94,6 +94,8 @@ else:
             # Several processes (web, worker, beat) share the file: wait for
             # locks instead of failing, and take the write lock up front.
             "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+            # A file, not shared-cache memory, so a test's Celery worker thread waits for locks like production.
+            "TEST": {"NAME": str(VAR_DIR / "test-db.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
