@@ -1,0 +1,212 @@
+"""The tasks through a real Celery worker and the real broker: exactly-once recording, heartbeats, abort, reaper."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.workers.conftest import FakeEngine, Finished, evaluated, wait_for
+from webapp.models import Candidate, Event, RerankJob, Search
+from webapp.services import candidate_start
+from webapp.services.searches import search_create, search_stop
+from workers.celery_app import TASK_EVALUATE, TASK_REAP, app
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SMALL = {"budget": 3, "parallel": 1, "population_size": 4, "tournament_size": 2, "rerank_top_k": 0, "rerank_keep": 0}
+
+
+def _search(user, **overrides) -> Search:  # noqa: ANN001
+    return search_create(owner=user, name="t", preset="cpu-quick", overrides={**SMALL, **overrides}, seed=7)
+
+
+def _finished(search: Search, timeout: float = 60) -> Search:
+    def done() -> Search | None:
+        search.refresh_from_db()
+        return search if search.status in ("finished", "failed") else None
+
+    return wait_for(done, timeout=timeout, what=f"search {search.pk} to finish")
+
+
+def _events(search: Search) -> list[Event]:
+    return list(Event.objects.filter(search=search).order_by("seq"))
+
+
+def _assert_each_recorded_once(search: Search) -> None:
+    events = _events(search)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    finished = [e.payload["candidate"]["id"] for e in events if e.type == "candidate.finished"]
+    assert sorted(finished) == sorted(set(finished)), "a candidate was recorded twice"
+    ids = set(Candidate.objects.filter(search=search).values_list("id", flat=True))
+    assert set(finished) | {e.payload["candidate_id"] for e in events if e.type == "candidate.lost"} == ids
+
+
+def test_a_search_runs_to_the_end_and_a_duplicate_delivery_changes_nothing(
+    django_user_model, celery_worker: Finished, engine: FakeEngine,  # noqa: ANN001
+) -> None:
+    user = django_user_model.objects.create_user("w1", password="pw-123456")
+    search = _finished(_search(user))
+    assert search.status == "finished"
+    candidates = list(Candidate.objects.filter(search=search))
+    assert len(candidates) == 3 and all(c.status == "evaluated" and c.attempts == 1 for c in candidates)
+    assert all(c.worker.endswith(f"/{os.getpid()}") for c in candidates)  # "<node>/<pid>" of the worker
+    assert len(engine.calls) == 3 and engine.devices == ["cpu"] * 3
+    events_before = len(_events(search))
+    done = celery_worker.count("evaluate_candidate")
+
+    for c in candidates:  # the broker delivers each message a second time
+        app.send_task(TASK_EVALUATE, args=[c.pk], queue="eval")
+    celery_worker.wait("evaluate_candidate", done + 3)
+
+    assert len(engine.calls) == 3
+    assert len(_events(search)) == events_before
+    assert all(c.attempts == 1 for c in Candidate.objects.filter(search=search))
+    _assert_each_recorded_once(search)
+
+
+def test_heartbeats_keep_a_long_evaluation_alive_and_progress_is_pushed(
+    django_user_model, celery_worker: Finished, engine: FakeEngine, settings,  # noqa: ANN001
+) -> None:
+    beats: list = []
+
+    def slow(graph, should_stop, progress):  # noqa: ANN001, ANN202
+        for step in range(5):
+            progress({"arch": "resnet50", "stage": "train", "step": step, "total": 5, "loss": 1.0, "accuracy": 0.1})
+            time.sleep(0.3)
+            beats.append(Candidate.objects.filter(status="running").values_list("last_heartbeat", flat=True).first())
+        return evaluated()
+
+    engine.behaviour = slow
+    user = django_user_model.objects.create_user("w2", password="pw-123456")
+    search = _finished(_search(user, budget=1))
+    assert search.status == "finished"
+    fresh = [b for b in beats if b is not None]
+    assert len(set(fresh)) >= 3, "the heartbeat did not move while training"
+
+
+def test_stopping_the_search_aborts_the_running_evaluation(
+    django_user_model, celery_worker: Finished, engine: FakeEngine,  # noqa: ANN001
+) -> None:
+    seen = {"stopped": False}
+
+    def until_stopped(graph, should_stop, progress):  # noqa: ANN001, ANN202
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if should_stop():
+                seen["stopped"] = True
+                return {"status": "failed", "rejection_reason": "stopped", "message": "stopped", "scores": {},
+                        "curves": {}, "timings": {}, "device": "cpu"}
+            time.sleep(0.05)
+        return evaluated()
+
+    engine.behaviour = until_stopped
+    user = django_user_model.objects.create_user("w3", password="pw-123456")
+    search = _search(user, budget=2)
+    wait_for(lambda: Candidate.objects.filter(search=search, status="running").exists(), what="a running candidate")
+    search_stop(owner=user, search_id=search.pk)
+    search = _finished(search)
+    assert seen["stopped"]
+    assert search.status == "finished" and search.status_reason == "stopped"
+    assert list(Candidate.objects.filter(search=search).values_list("status", "rejection_reason")) == [
+        ("failed", "stopped")]
+    _assert_each_recorded_once(search)
+
+
+def test_an_engine_exception_is_recorded_as_a_failure_not_lost(
+    django_user_model, celery_worker: Finished, engine: FakeEngine,  # noqa: ANN001
+) -> None:
+    def broken(graph, should_stop, progress):  # noqa: ANN001, ANN202
+        raise RuntimeError("CUDA error: an illegal memory access")
+
+    engine.behaviour = broken
+    user = django_user_model.objects.create_user("w4", password="pw-123456")
+    search = _finished(_search(user, budget=2))
+    rows = list(Candidate.objects.filter(search=search).values_list("status", "rejection_reason", "message"))
+    assert len(rows) == 2
+    assert all(s == "failed" and r == "error" and "illegal memory access" in m for s, r, m in rows)
+    _assert_each_recorded_once(search)
+
+
+def test_the_reaper_requeues_a_silent_attempt_which_is_then_evaluated_once(
+    django_user_model, broker, transactional_db, engine: FakeEngine, settings,  # noqa: ANN001
+) -> None:
+    settings.LAB_HEARTBEAT_TIMEOUT = 5
+    app.control.purge()
+    user = django_user_model.objects.create_user("w5", password="pw-123456")
+    search = _search(user, budget=1)
+    candidate = Candidate.objects.get(search=search)
+    # A worker took it and died without a word: its message is gone, its heartbeat is old.
+    app.control.purge()
+    job = candidate_start(candidate_id=candidate.pk, worker="ghost@host/1")
+    Candidate.objects.filter(pk=candidate.pk).update(last_heartbeat=timezone.now() - timedelta(seconds=60))
+    # The worker starts only now, so the ghost's attempt is the one the reaper finds.
+    finished = Finished()
+    from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+
+    task_postrun.connect(finished, weak=False)
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, queues=["eval", "control"],
+                          shutdown_timeout=30, loglevel="WARNING"):
+            app.send_task(TASK_REAP, args=[], queue="control")
+            search = _finished(search)
+    finally:
+        task_postrun.disconnect(finished)
+        app.control.purge()
+    candidate.refresh_from_db()
+    assert job.attempt == 1 and candidate.attempts == 2 and candidate.status == "evaluated"
+    types = [e.type for e in _events(search)]
+    assert types.count("candidate.requeued") == 1 and types.count("candidate.started") == 2
+    assert len(engine.calls) == 1
+    _assert_each_recorded_once(search)
+
+
+def test_past_the_attempt_cap_the_reaper_marks_the_candidate_lost(
+    django_user_model, celery_worker: Finished, engine: FakeEngine, settings,  # noqa: ANN001
+) -> None:
+    settings.LAB_HEARTBEAT_TIMEOUT = 5
+    settings.LAB_MAX_ATTEMPTS = 1
+    stopped = {"seen": False}
+
+    def silent(graph, should_stop, progress):  # noqa: ANN001, ANN202
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not should_stop():
+            time.sleep(0.05)
+        stopped["seen"] = should_stop()
+        return evaluated()
+
+    engine.behaviour = silent
+    user = django_user_model.objects.create_user("w6", password="pw-123456")
+    search = _search(user, budget=1)
+    # Hold the candidate as a silent worker would, before the real worker gets it.
+    candidate = Candidate.objects.get(search=search)
+    wait_for(lambda: Candidate.objects.filter(pk=candidate.pk, status="running").exists(), what="start")
+    Candidate.objects.filter(pk=candidate.pk).update(last_heartbeat=timezone.now() - timedelta(seconds=600))
+    from webapp.services import candidates_reap_stale
+
+    assert candidates_reap_stale() == 1
+    candidate.refresh_from_db()
+    assert candidate.status == "lost" and "1 attempts" in candidate.message
+    assert [e.type for e in _events(search)].count("candidate.lost") == 1
+    # The worker still training learns from its next heartbeat that the attempt is over.
+    wait_for(lambda: stopped["seen"], what="the worker to give up")
+    search = _finished(search)
+    candidate.refresh_from_db()
+    assert candidate.status == "lost"  # its late result is ignored
+    _assert_each_recorded_once(search)
+
+
+def test_rerank_jobs_run_on_the_eval_queue(
+    django_user_model, celery_worker: Finished, engine: FakeEngine,  # noqa: ANN001
+) -> None:
+    user = django_user_model.objects.create_user("w7", password="pw-123456")
+    search = _finished(_search(user, budget=2, rerank_top_k=1, rerank_keep=1, rerank_seeds=2))
+    assert search.status == "finished"
+    job = RerankJob.objects.get(search=search)
+    assert job.status == "done" and job.mean_score == pytest.approx(0.7) and job.attempts == 1
+    assert engine.calls.count("rerank") == 1
+    assert [e.type for e in _events(search)].count("rerank.finished") == 1
