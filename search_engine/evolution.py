@@ -25,7 +25,7 @@ from typing import Any
 
 from search_engine.config import SearchConfig
 from search_engine.graph import LayerGraph
-from search_engine.mutation import MutationError, mutate
+from search_engine.mutation import MutationError, mutate, prune_dead
 from search_engine.pareto import dominates, score_vector
 from search_engine.random_layers import random_layer
 from search_engine.selection import tournament
@@ -184,10 +184,12 @@ class Evolution:
     # --- proposals -------------------------------------------------------------
 
     def _check_seed(self, graph: LayerGraph) -> LayerGraph:
-        if self.config.mode == "S" and graph.mode == "B":
+        if self.config.mode != "S" or not graph.has_batch_ops():
+            return graph
+        if graph.mode == "B":
             raise ValueError(f"seed layer {graph.name[:40]!r} uses batch statistics; "
                              "an S search allows none")
-        return graph
+        return prune_dead(graph)  # only dead nodes had batch ops: same layer, none in S
 
     def _next_seed(self) -> Proposal | None:
         while self._pending_seeds:

@@ -14,6 +14,7 @@ import pytest
 
 from search_engine.config import EvalConfig, SearchConfig
 from search_engine.evolution import Evolution, Proposal
+from search_engine.graph import LayerGraph, Node
 from search_engine.library import load_reference
 from search_engine.pareto import dominates, pareto_front
 
@@ -152,7 +153,10 @@ def test_seeds_come_first_then_random_then_children() -> None:
 def test_s_search_refuses_batch_seed_and_never_proposes_batch_ops() -> None:
     with pytest.raises(ValueError, match="batch"):
         Evolution(make_config(mode="S"), seed=0, seed_graphs=[load_reference("evonorm_b0")])
-    evo = Evolution(make_config(mode="S"), seed=0, seed_graphs=[load_reference("evonorm_s0")])
+    s0 = load_reference("evonorm_s0")
+    dead_batch = Node(id="unused", op="batch_mean", inputs=("x",))
+    with_dead = LayerGraph.from_nodes([*s0.nodes, dead_batch], s0.output, name="S0+dead")
+    evo = Evolution(make_config(mode="S"), seed=0, seed_graphs=[with_dead])
     while (p := evo.ask()) is not None:
         assert not p.graph.has_batch_ops()
         evo.tell(p.key, fake_result(p.key))
