@@ -45,8 +45,8 @@ export interface OutputNodeData extends Record<string, unknown> {
 }
 
 export type OpFlowNode = Node<OpNodeData, "op">;
-export type InputFlowNode = Node<InputNodeData, "input">;
-export type OutputFlowNode = Node<OutputNodeData, "output">;
+export type InputFlowNode = Node<InputNodeData, "labInput">;
+export type OutputFlowNode = Node<OutputNodeData, "labOutput">;
 export type FlowNode = OpFlowNode | InputFlowNode | OutputFlowNode;
 
 export interface EdgeData extends Record<string, unknown> {
@@ -82,7 +82,7 @@ export function toFlow(
     nodes.push(
       withMeasured<InputFlowNode>({
         id,
-        type: "input",
+        type: "labInput",
         position: toPos(g.positions[name]),
         data: { name, description: INPUT_DESCRIPTIONS[name] ?? "", used: used.has(name) },
         deletable: false,
@@ -123,7 +123,7 @@ export function toFlow(
   nodes.push(
     withMeasured<OutputFlowNode>({
       id: OUTPUT_KEY,
-      type: "output",
+      type: "labOutput",
       position: toPos(g.positions[OUTPUT_KEY]),
       data: { mode: v.mode, issues: outputIssues, connected: Boolean(g.output && ids.has(g.output)), readOnly },
       deletable: false,

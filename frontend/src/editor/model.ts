@@ -41,7 +41,8 @@ export function isInputName(name: string): boolean {
 }
 
 export function emptyGraph(name = "Untitled layer"): EditorGraph {
-  return { name, eps: 1e-5, momentum: 0.1, nodes: [], output: null, positions: defaultFixedPositions(0), uiExtra: {} };
+  // The sink starts well to the right so there is room to draw between inputs and output.
+  return { name, eps: 1e-5, momentum: 0.1, nodes: [], output: null, positions: { ...defaultFixedPositions(0), [OUTPUT_KEY]: [900, 150] }, uiExtra: {} };
 }
 
 function defaultFixedPositions(depth: number): Record<string, XY> {

@@ -134,4 +134,4 @@ export const OutputNode = memo(function OutputNode({ data, selected }: NodeProps
   );
 });
 
-export const nodeTypes: NodeTypes = { op: OpNode, input: InputNode, output: OutputNode };
+export const nodeTypes: NodeTypes = { op: OpNode, labInput: InputNode, labOutput: OutputNode };
