@@ -9,6 +9,7 @@ candidate already recorded. All search state lives in the database.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import socket
@@ -89,12 +90,11 @@ def _retrying(call: Callable[[], Any], *, what: str, tries: int = 5, delay: floa
 
 def run_evaluation(job: Any, *, device: str, should_stop: Callable[[], bool], progress: Callable[[dict], None]) -> dict:
     """Evaluate the job's graph with the engine; never raises (failures become results)."""
-    from search_engine.evaluate import evaluate
+    try:  # an engine that cannot even be imported is a recorded failure too
+        from search_engine.config import EvalConfig
+        from search_engine.graph import LayerGraph
 
-    from search_engine.config import EvalConfig
-    from search_engine.graph import LayerGraph
-
-    try:
+        evaluate = importlib.import_module("search_engine.evaluate").evaluate
         graph = LayerGraph.from_dict(job.document)
         config = EvalConfig.from_dict(job.eval_config)
         result = evaluate(graph, config, seed=job.seed, device=device, progress=progress, should_stop=should_stop)
@@ -154,12 +154,11 @@ def evaluate_candidate(self, candidate_id: int) -> None:  # noqa: ANN001 - bound
 
 def run_rerank(work: Any, *, device: str) -> dict:
     """Retrain one top candidate over several seeds; never raises (failures become results)."""
-    from search_engine.evaluate import rerank
-
-    from search_engine.config import EvalConfig
-    from search_engine.graph import LayerGraph
-
     try:
+        from search_engine.config import EvalConfig
+        from search_engine.graph import LayerGraph
+
+        rerank = importlib.import_module("search_engine.evaluate").rerank
         graph = LayerGraph.from_dict(work.document)
         config = EvalConfig.from_dict(work.eval_config)
         ranking = rerank([graph], config, seeds=work.seeds, steps=work.steps, device=device)
