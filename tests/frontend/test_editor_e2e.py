@@ -186,10 +186,26 @@ def test_draw_s0_refuse_cycle_save_restore_download(lab_server, page: Page, tmp_
     expect(page.locator(".server-error")).to_contain_text("unknown_input")
     page.screenshot(path=str(ARTIFACTS / "editor-invalid.png"))
 
-    # --- multi-select and delete, then undo and redo ---
-    node(page, "n7").locator(".node-op").click()
-    node(page, "n8").locator(".node-op").click(modifiers=["Control"])
+    # --- multi-select (Ctrl+click, then a Shift-drag box) and delete, then undo and redo ---
+    node(page, "n1").locator(".node-op").click()
+    node(page, "n2").locator(".node-op").click(modifiers=["Control"])
     expect(page.locator(".react-flow__node.selected")).to_have_count(2)
+    page.keyboard.press("Escape")
+    boxes = [node(page, i).bounding_box() for i in ("n7", "n8")]
+    assert all(boxes)
+    x0 = min(b["x"] for b in boxes) - 20
+    y0 = min(b["y"] for b in boxes) - 20
+    x1 = max(b["x"] + b["width"] for b in boxes) + 20
+    y1 = max(b["y"] + b["height"] for b in boxes) + 20
+    page.keyboard.down("Shift")
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x1, y1, steps=10)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    expect(page.locator(".react-flow__node.selected")).to_have_count(2)
+    expect(node(page, "n7")).to_have_class(re.compile(r"\bselected\b"))
+    expect(node(page, "n8")).to_have_class(re.compile(r"\bselected\b"))
     page.keyboard.press("Delete")
     expect(node(page, "n7")).to_have_count(0)
     expect(node(page, "n8")).to_have_count(0)

@@ -13,8 +13,13 @@ type Check = {
   grad_norm?: number | null;
 };
 
-const fmt = (v: unknown) =>
-  v === null || v === undefined ? "—" : typeof v === "number" ? (Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(2) : v.toFixed(3)) : String(v);
+const fmt = (v: unknown) => {
+  if (v === null || v === undefined) return "—";
+  if (typeof v !== "number") return String(v);
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  return a >= 1e4 || a < 1e-2 ? v.toExponential(1) : v.toPrecision(3);
+};
 
 export function NumericsPanel({ probe, error, running }: { probe: NumericProbe | null; error: string | null; running: boolean }) {
   if (!probe && !error && !running) return null;
@@ -24,7 +29,8 @@ export function NumericsPanel({ probe, error, running }: { probe: NumericProbe |
       <h2 id="num-h" className="panel-title">
         Numerics
       </h2>
-      {running && <p className="muted">Running forward and backward passes…</p>}
+      <p className="muted small">The server runs the layer forward and backward on random input at three scales, in training and evaluation mode.</p>
+      {running && <p className="muted">Running…</p>}
       {error && (
         <p role="alert" className="error">
           {error}
@@ -54,23 +60,21 @@ export function NumericsPanel({ probe, error, running }: { probe: NumericProbe |
                 <caption className="sr-only">Output statistics per input scale and mode</caption>
                 <thead>
                   <tr>
-                    <th scope="col">scale</th>
-                    <th scope="col">mode</th>
-                    <th scope="col">finite</th>
+                    <th scope="col">input</th>
                     <th scope="col">mean</th>
                     <th scope="col">std</th>
                     <th scope="col">min</th>
                     <th scope="col">max</th>
-                    <th scope="col">grad</th>
+                    <th scope="col" title="norm of the gradients">grad</th>
                   </tr>
                 </thead>
                 <tbody>
                   {checks.map((c, k) => (
                     <tr key={k} className={c.finite === false || c.grad_finite === false ? "row-bad" : undefined}>
-                      <td>{fmt(c.scale)}</td>
-                      <td>{c.mode}</td>
-                      <td>{c.finite ? "yes" : "no"}</td>
-                      <td>{fmt(c.mean)}</td>
+                      <td title={`input scale ${c.scale}, ${c.mode === "train" ? "training" : "evaluation"} mode`}>
+                        {fmt(c.scale)} {c.mode}
+                      </td>
+                      <td>{c.finite === false ? "non-finite" : fmt(c.mean)}</td>
                       <td>{fmt(c.std)}</td>
                       <td>{fmt(c.min)}</td>
                       <td>{fmt(c.max)}</td>

@@ -54,7 +54,7 @@ export const OpNode = memo(function OpNode({ id, data, selected }: NodeProps<OpF
             B
           </span>
         )}
-        <IssueMark messages={data.issues.filter((i) => i.slot === undefined).map((i) => i.message)} />
+        <IssueMark messages={data.issues.map((i) => i.message)} />
       </div>
       <div className="node-sub">
         <span className="node-id">{id}</span>
