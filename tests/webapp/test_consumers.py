@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import pytest_asyncio
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 
 from tests.webapp.helpers import make_search, queued_ids, run_one
@@ -25,6 +27,13 @@ def session_cookie(user) -> bytes:
     client.force_login(user)
     return f"sessionid={client.cookies['sessionid'].value}".encode()
 
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def close_thread_connections():
+    """The database connection sync_to_async's worker thread opened must not outlive the test."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 @pytest.fixture
 def cookie(user) -> bytes:

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from webapp.api import candidates, layers, meta, searches, tokens
+from webapp.api import (
+    candidates,
+    converters,  # noqa: F401 - registers {id:...} before the routers use it
+    layers,
+    meta,
+    searches,
+    tokens,
+)
 from webapp.api.auth import AUTH
 from webapp.api.errors import install_error_handlers
+from webapp.api.parser import StorableJsonParser
 
 api = NinjaAPI(
     title="Layer lab API",
@@ -18,6 +26,7 @@ api = NinjaAPI(
     description="Design normalization-activation layers, run evolutionary searches, export results.",
     urls_namespace="api",
     auth=AUTH,
+    parser=StorableJsonParser(),
 )
 install_error_handlers(api)
 api.add_router("", meta.router)

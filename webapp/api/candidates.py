@@ -15,18 +15,18 @@ from webapp.services.bundles import candidate_bundle
 router = Router(tags=["candidates"])
 
 
-@router.get("/{int:candidate_id}", response=Any)
+@router.get("/{id:candidate_id}", response=Any)
 def get_candidate(request: HttpRequest, candidate_id: int) -> dict:
     return candidate_detail(candidate=candidate_get(owner=request.auth, candidate_id=candidate_id))
 
 
-@router.get("/{int:candidate_id}/export.py")
+@router.get("/{id:candidate_id}/export.py")
 def export_candidate(request: HttpRequest, candidate_id: int) -> HttpResponse:
     candidate = candidate_get(owner=request.auth, candidate_id=candidate_id)
     return python_attachment(exports.layer_source(document=candidate.document), f"candidate_{candidate.pk}.py")
 
 
-@router.get("/{int:candidate_id}/bundle.zip")
+@router.get("/{id:candidate_id}/bundle.zip")
 def bundle(request: HttpRequest, candidate_id: int) -> HttpResponse:
     candidate = candidate_get(owner=request.auth, candidate_id=candidate_id)
     response = HttpResponse(candidate_bundle(candidate=candidate), content_type="application/zip")

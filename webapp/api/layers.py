@@ -53,40 +53,40 @@ def create_layer(request: HttpRequest, body: LayerIn) -> Status:
     return Status(201, sel.layer_detail(layer))
 
 
-@router.get("/{int:layer_id}", response=LayerDetailOut)
+@router.get("/{id:layer_id}", response=LayerDetailOut)
 def get_layer(request: HttpRequest, layer_id: int) -> dict:
     return sel.layer_detail(sel.layer_get(owner=request.auth, layer_id=layer_id))
 
 
-@router.put("/{int:layer_id}", response=LayerDetailOut)
+@router.put("/{id:layer_id}", response=LayerDetailOut)
 def update_layer(request: HttpRequest, layer_id: int, body: LayerIn) -> dict:
     layer = svc.layer_update(owner=request.auth, layer_id=layer_id, name=body.name, document=body.document)
     return sel.layer_detail(layer)
 
 
-@router.delete("/{int:layer_id}", response={204: None})
+@router.delete("/{id:layer_id}", response={204: None})
 def delete_layer(request: HttpRequest, layer_id: int) -> Status:
     svc.layer_delete(owner=request.auth, layer_id=layer_id)
     return Status(204, None)
 
 
-@router.get("/{int:layer_id}/versions", response=list[LayerVersionOut])
+@router.get("/{id:layer_id}/versions", response=list[LayerVersionOut])
 def list_versions(request: HttpRequest, layer_id: int) -> list[dict]:
     return [sel.layer_version_summary(v) for v in sel.layer_versions(owner=request.auth, layer_id=layer_id)]
 
 
-@router.get("/{int:layer_id}/versions/{int:version}", response=LayerVersionDetailOut)
+@router.get("/{id:layer_id}/versions/{id:version}", response=LayerVersionDetailOut)
 def get_version(request: HttpRequest, layer_id: int, version: int) -> dict:
     found = sel.layer_version_get(owner=request.auth, layer_id=layer_id, version=version)
     return {**sel.layer_version_summary(found), "document": found.document}
 
 
-@router.post("/{int:layer_id}/versions/{int:version}/restore", response=LayerDetailOut)
+@router.post("/{id:layer_id}/versions/{id:version}/restore", response=LayerDetailOut)
 def restore_version(request: HttpRequest, layer_id: int, version: int) -> dict:
     return sel.layer_detail(svc.layer_restore(owner=request.auth, layer_id=layer_id, version=version))
 
 
-@router.get("/{int:layer_id}/export.py")
+@router.get("/{id:layer_id}/export.py")
 def export_layer(request: HttpRequest, layer_id: int) -> HttpResponse:
     layer = sel.layer_get(owner=request.auth, layer_id=layer_id)
     return python_attachment(exports.layer_source(document=layer.document), f"layer_{layer.pk}.py")

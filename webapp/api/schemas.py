@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
 from pydantic import ConfigDict, Field
+
+ObjectId = Annotated[int, Field(ge=1, le=10**18)]
 
 
 class StrictIn(Schema):
@@ -103,8 +105,8 @@ class SearchIn(StrictIn):
     preset: str = Field(min_length=1, max_length=40)
     overrides: dict[str, Any] | None = None
     seed: int | None = Field(default=None, ge=0, le=2**62)
-    seed_layer_ids: list[int] = Field(default_factory=list, max_length=100)
-    seed_references: list[str] = Field(default_factory=list, max_length=100)
+    seed_layer_ids: list[ObjectId] = Field(default_factory=list, max_length=100)
+    seed_references: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=100)
 
 
 class ControlIn(StrictIn):

@@ -58,24 +58,24 @@ def list_searches(request: HttpRequest, q: Query[PageQuery]) -> dict:
                     serialize=sel.search_summary)
 
 
-@router.get("/{int:search_id}", response=Any)
+@router.get("/{id:search_id}", response=Any)
 def get_search(request: HttpRequest, search_id: int) -> dict:
     return _detail(request, search_id)
 
 
-@router.post("/{int:search_id}/control", response=Any)
+@router.post("/{id:search_id}/control", response=Any)
 def control_search(request: HttpRequest, search_id: int, body: ControlIn) -> dict:
     svc.search_control(owner=request.auth, search_id=search_id, action=body.action)
     return _detail(request, search_id)
 
 
-@router.post("/{int:search_id}/clone", response={201: Any})
+@router.post("/{id:search_id}/clone", response={201: Any})
 def clone_search(request: HttpRequest, search_id: int, body: CloneIn) -> Status:
     search = svc.search_clone(owner=request.auth, search_id=search_id, name=body.name, budget=body.budget)
     return Status(201, _detail(request, search.pk))
 
 
-@router.get("/{int:search_id}/candidates", response=Any)
+@router.get("/{id:search_id}/candidates", response=Any)
 def list_candidates(request: HttpRequest, search_id: int, q: Query[CandidateQuery]) -> dict:
     search = sel.search_get(owner=request.auth, search_id=search_id)
     qs = cand_sel.candidate_list(search_id=search.pk, status=q.status, rejection_reason=q.rejection_reason,
@@ -83,12 +83,12 @@ def list_candidates(request: HttpRequest, search_id: int, q: Query[CandidateQuer
     return paginate(qs, page=q.page, page_size=q.page_size, serialize=cand_sel.candidate_summary)
 
 
-@router.get("/{int:search_id}/pareto", response=Any)
+@router.get("/{id:search_id}/pareto", response=Any)
 def pareto(request: HttpRequest, search_id: int, q: Query[ParetoQuery]) -> dict:
     return sel.search_pareto(search=sel.search_get(owner=request.auth, search_id=search_id), x=q.x, y=q.y)
 
 
-@router.get("/{int:search_id}/events", response=EventsOut)
+@router.get("/{id:search_id}/events", response=EventsOut)
 def events(request: HttpRequest, search_id: int, q: Query[EventsQuery]) -> dict:
     search = sel.search_get(owner=request.auth, search_id=search_id)
     return {"events": events_after(search_id=search.pk, after=q.after, limit=q.limit), "last_seq": search.last_seq}

@@ -23,7 +23,7 @@ def create_token(request: HttpRequest, body: TokenIn) -> Status:
     return Status(201, {**token_summary(token), "secret": secret})
 
 
-@router.delete("/{int:token_id}", response={204: None})
+@router.delete("/{id:token_id}", response={204: None})
 def delete_token(request: HttpRequest, token_id: int) -> Status:
     token_delete(user=request.auth, token_id=token_id)
     return Status(204, None)
