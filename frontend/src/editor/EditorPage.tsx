@@ -128,6 +128,7 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
   const [probing, setProbing] = useState(false);
   const canvasRef = useRef<HTMLDivElement>(null);
   const dragOrigin = useRef<EditorGraph | null>(null);
+  const nameOrigin = useRef<EditorGraph | null>(null);
   const historyRef = useRef(history);
   historyRef.current = history;
 
@@ -415,7 +416,15 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
               const name = e.target.value;
               setHistory((h) => replace(h, setMeta(h.present, { name })));
             }}
-            onBlur={() => setHistory((h) => h)}
+            onFocus={() => {
+              nameOrigin.current = historyRef.current.present;
+            }}
+            onBlur={() => {
+              // The whole rename is one undo step.
+              const origin = nameOrigin.current;
+              nameOrigin.current = null;
+              if (origin) setHistory((h) => (h.present.name === origin.name ? h : commitFrom(h, origin, h.present)));
+            }}
           />
           <button type="button" className="btn btn-primary" onClick={() => void save()} disabled={saving} aria-label="Save layer" title="Save (Ctrl+S): each save is a new version">
             {saving ? "Saving…" : "Save"}

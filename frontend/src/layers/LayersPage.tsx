@@ -81,7 +81,8 @@ export function LayersPage() {
                 </td>
                 <td>v{l.version}</td>
                 <td>{formatDate(l.updated_at)}</td>
-                <td className="actions">
+                <td>
+                  <div className="actions">
                   <a className="btn btn-small" href={api.layerExportUrl(l.id)} download aria-label={`Download ${l.name} as .py`}>
                     .py
                   </a>
@@ -99,6 +100,7 @@ export function LayersPage() {
                       Delete
                     </button>
                   )}
+                  </div>
                 </td>
               </tr>
             ))}
