@@ -1,0 +1,72 @@
+"""MobileNetV2 adapted to CIFAR: stride-1 stem and first 24-channel stage, three downsamplings.
+
+Inverted residual: 1x1 expansion -> layer -> 3x3 depthwise -> layer -> 1x1
+projection -> affine. The projection has no activation in the original, so it
+takes the affine step alone, scale 0 where it ends a residual branch.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from search_engine.anchors.layers import (
+    AffineOnly,
+    LayerFactory,
+    conv,
+    make_divisible,
+    scaled_repeats,
+)
+
+# expansion t, channels c, repeats n, stride s (CIFAR: the 24-channel stage keeps stride 1)
+SETTINGS = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 1),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int, expand: int, layer: LayerFactory) -> None:
+        super().__init__()
+        hidden = cin * expand
+        self.residual = stride == 1 and cin == cout
+        mods: list[nn.Module] = []
+        if expand != 1:
+            mods += [conv(cin, hidden, 1), layer(hidden)]
+        mods += [
+            conv(hidden, hidden, 3, stride, groups=hidden),
+            layer(hidden),
+            conv(hidden, cout, 1),
+            AffineOnly(cout, zero_init=self.residual),
+        ]
+        self.block = nn.Sequential(*mods)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.block(x)
+        return x + out if self.residual else out
+
+
+class MobileNetV2(nn.Module):
+    def __init__(self, layer: LayerFactory, *, num_classes: int, width: float, depth: float) -> None:
+        super().__init__()
+        stem = make_divisible(32 * width)
+        last = make_divisible(1280 * max(1.0, width))  # torchvision keeps 1280 below width 1
+        mods: list[nn.Module] = [conv(3, stem, 3), layer(stem)]
+        cin = stem
+        for t, c, n, s in SETTINGS:
+            cout = make_divisible(c * width)
+            for i in range(scaled_repeats(n, depth)):
+                mods.append(InvertedResidual(cin, cout, s if i == 0 else 1, t, layer))
+                cin = cout
+        mods += [conv(cin, last, 1), layer(last)]
+        self.features = nn.Sequential(*mods)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(last, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(self.pool(self.features(x)), 1))

@@ -1,0 +1,195 @@
+"""The proxy task's trainer: SGD with Nesterov momentum on device-resident data.
+
+The step loop never synchronises with the device: the batch comes from
+`BatchSampler` (device ops only), the learning rate is a host float computed
+from the step number, and loss/accuracy are summed into device tensors that
+are read (one sync) only every `progress_every` steps. A non-finite loss is
+therefore noticed at the next progress point or at the end, and training stops
+there with status ``diverged``.
+
+No warmup: the paper trains at 0.1 from the first step, and the zero-initialised
+residual scales in the anchors are what keep that stable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from search_engine.datasets import BatchSampler, Dataset, validation_batches
+
+Progress = Callable[[dict], None]
+
+
+@dataclass
+class TrainSettings:
+    """The optimiser and schedule; EvalConfig carries the same names."""
+
+    total_steps: int
+    batch_size: int = 128
+    eval_batch_size: int = 512
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 1e-4
+    schedule: str = "constant"
+    bf16: bool = False
+    progress_every: int = 50
+    channels_last: bool = False
+
+    @classmethod
+    def from_eval_config(cls, config, *, total_steps: int | None = None) -> TrainSettings:  # noqa: ANN001
+        return cls(
+            total_steps=total_steps if total_steps is not None else config.steps,
+            batch_size=config.batch_size,
+            eval_batch_size=config.eval_batch_size,
+            lr=config.lr,
+            momentum=config.momentum,
+            nesterov=config.nesterov,
+            weight_decay=config.weight_decay,
+            schedule=config.schedule,
+            bf16=config.bf16,
+            progress_every=config.progress_every,
+        )
+
+
+def learning_rate(step: int, s: TrainSettings) -> float:
+    """Constant, or cosine from lr to 0 over total_steps (evaluated at the step's start)."""
+    if s.schedule == "cosine":
+        return 0.5 * s.lr * (1.0 + math.cos(math.pi * min(step, s.total_steps) / s.total_steps))
+    return s.lr
+
+
+@dataclass
+class TrainState:
+    status: str = "running"  # "running" | "diverged" | "stopped" | "done"
+    step: int = 0
+    loss: float | None = None
+    accuracy: float | None = None
+    curve: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class Trainer:
+    """Trains `model` on `data` in resumable chunks: `run(until)` then `validate()`.
+
+    The quality test runs the first `quality_steps` and validates; the full
+    training then continues from there instead of starting over.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        data: Dataset,
+        settings: TrainSettings,
+        *,
+        generator: torch.Generator,
+        progress: Progress | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> None:
+        self.device = data.device
+        self.model = model.to(self.device)
+        if settings.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.data = data
+        self.s = settings
+        self.progress = progress
+        self.should_stop = should_stop
+        self.sampler = BatchSampler(
+            data, settings.batch_size, generator=generator, channels_last=settings.channels_last
+        )
+        self.opt = torch.optim.SGD(
+            self.model.parameters(),
+            lr=settings.lr,
+            momentum=settings.momentum,
+            nesterov=settings.nesterov,
+            weight_decay=settings.weight_decay,
+        )
+        self.state = TrainState()
+        self._loss_sum = torch.zeros((), device=self.device)
+        self._correct = torch.zeros((), device=self.device)
+        self._seen = 0
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if not self.s.bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
+    def _report(self) -> None:
+        """Read the window's sums (the one sync) and record a curve point."""
+        loss = (self._loss_sum / max(self._seen, 1)).item()
+        acc = (self._correct / max(self._seen * self.s.batch_size, 1)).item()
+        self._loss_sum.zero_()
+        self._correct.zero_()
+        self._seen = 0
+        st = self.state
+        st.loss, st.accuracy = loss, acc
+        st.curve.append({"step": st.step, "loss": loss, "accuracy": acc})
+        if not math.isfinite(loss):
+            st.status = "diverged"
+        if self.progress is not None:
+            self.progress({"step": st.step, "total": self.s.total_steps, "loss": loss, "accuracy": acc})
+
+    def run(self, until: int) -> TrainState:
+        """Train up to step `until` (capped at total_steps) unless diverged or stopped."""
+        st = self.state
+        until = min(until, self.s.total_steps)
+        start = time.perf_counter()
+        self.model.train()
+        every = self.s.progress_every
+        while st.step < until and st.status == "running":
+            for group in self.opt.param_groups:
+                group["lr"] = learning_rate(st.step, self.s)
+            x, y = self.sampler.next()
+            with self._autocast():
+                logits = self.model(x)
+            loss = F.cross_entropy(logits.float(), y)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+            self._loss_sum += loss.detach()
+            self._correct += (logits.detach().argmax(1) == y).sum()
+            self._seen += 1
+            st.step += 1
+            if st.step % every == 0 or st.step == until:
+                self._report()
+                if self.should_stop is not None and self.should_stop():
+                    st.status = "stopped"
+        if st.step >= self.s.total_steps and st.status == "running":
+            st.status = "done"
+        st.seconds += time.perf_counter() - start
+        return st
+
+    @torch.no_grad()
+    def validate(self) -> float:
+        """Accuracy on the full 32x32 validation images in evaluation mode."""
+        self.model.eval()
+        correct = torch.zeros((), device=self.device, dtype=torch.long)
+        total = 0
+        for x, y in validation_batches(self.data, self.s.eval_batch_size):
+            if self.s.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with self._autocast():
+                logits = self.model(x)
+            correct += (logits.argmax(1) == y).sum()
+            total += y.shape[0]
+        self.model.train()
+        return correct.item() / max(total, 1)
+
+
+def thin_curve(curve: list[dict], max_points: int = 200) -> list[dict]:
+    """At most `max_points` evenly spaced points, always keeping the last."""
+    if len(curve) <= max_points:
+        return list(curve)
+    stride = math.ceil(len(curve) / max_points)
+    kept = curve[::stride]
+    if kept[-1] is not curve[-1]:
+        kept = kept[: max_points - 1] + [curve[-1]]
+    return kept
