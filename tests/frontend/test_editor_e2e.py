@@ -230,7 +230,7 @@ def test_draw_s0_refuse_cycle_save_restore_download(lab_server, page: Page, tmp_
     name = f"S0 drawn by hand {username}"
     page.get_by_label("Layer name", exact=True).fill(name)
     page.get_by_role("button", name="Save layer").click()
-    page.wait_for_url(re.compile(r".*/editor/\d+$"))
+    page.wait_for_url(re.compile(r".*/editor/\d+/$"))
     layer_id = int(page.url.rstrip("/").split("/")[-1])
     expect(page.get_by_test_id("save-state")).to_have_text("saved · v1")
 

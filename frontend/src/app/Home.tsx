@@ -55,7 +55,7 @@ export function Home() {
           <ul className="plain-list">
             {layers.map((l) => (
               <li key={l.id}>
-                <Link to={`/editor/${l.id}`}>{l.name}</Link> <span className="muted">v{l.version}</span>
+                <Link to={`/editor/${l.id}/`}>{l.name}</Link> <span className="muted">v{l.version}</span>
               </li>
             ))}
           </ul>

@@ -308,7 +308,7 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
       setSavedKey(JSON.stringify(document));
       if (g.name !== name) edit((x) => setMeta(x, { name }));
       notify(`Saved ${saved.name} as version ${saved.version}.`);
-      if (!layer) navigate(`/editor/${saved.id}`, { replace: true, state: { session } });
+      if (!layer) navigate(`/editor/${saved.id}/`, { replace: true, state: { session } });
     } catch (e) {
       notify(`Not saved: ${errorMessage(e)}`, "error");
     } finally {

@@ -67,7 +67,7 @@ export function LayersPage() {
             {data.items.map((l) => (
               <tr key={l.id} data-testid={`layer-row-${l.id}`}>
                 <td>
-                  <Link to={`/editor/${l.id}`} aria-label={`Open ${l.name} in the editor`}>
+                  <Link to={`/editor/${l.id}/`} aria-label={`Open ${l.name} in the editor`}>
                     {l.name}
                   </Link>
                 </td>
