@@ -73,6 +73,8 @@ export function CandidateTable({ state, version, architectures, onOpen }: Props)
       out.push(c);
     }
     const dir = desc ? -1 : 1;
+    // ids grow with creation, so `order` is already sorted by id
+    if (sortKey === "id") return desc ? out.reverse() : out;
     out.sort((a, b) => {
       const va = sortValue(a, sortKey);
       const vb = sortValue(b, sortKey);
@@ -100,7 +102,7 @@ export function CandidateTable({ state, version, architectures, onOpen }: Props)
     { key: "parent_id", label: "Parent" },
     { key: "worker", label: "Worker" },
   ];
-  const template = `64px 150px 70px ${architectures.map(() => "96px").join(" ")} 80px 64px 110px minmax(200px, 1fr)`;
+  const template = `64px 150px 70px ${architectures.map(() => "112px").join(" ")} 80px 64px 110px minmax(200px, 1fr)`;
 
   const toggleSort = (key: SortKey) => {
     if (key === sortKey) setDesc(!desc);
@@ -148,6 +150,7 @@ export function CandidateTable({ state, version, architectures, onOpen }: Props)
             <span
               key={col.key}
               role="columnheader"
+              className={col.key === "mean_score" || col.key.startsWith("arch:") ? "num" : undefined}
               aria-sort={sortKey === col.key ? (desc ? "descending" : "ascending") : "none"}
             >
               <button type="button" className="sort-button" onClick={() => toggleSort(col.key)}>

@@ -38,7 +38,7 @@ function Field({
   children: ReactNode;
 }) {
   return (
-    <div className={`field${error ? " has-error" : ""}`}>
+    <div className={`lf-field${error ? " has-error" : ""}`}>
       <label htmlFor={id}>{label}</label>
       {children}
       {hint ? (
@@ -296,12 +296,12 @@ export function LaunchPage() {
               </Field>
             </div>
             <div
-              className={`field${errors.architectures ? " has-error" : ""}`}
+              className={`lf-field${errors.architectures ? " has-error" : ""}`}
               role="group"
               aria-labelledby="f-architectures-label"
               aria-describedby={describedBy("architectures")}
             >
-              <span id="f-architectures-label" className="field-label">
+              <span id="f-architectures-label" className="lf-label">
                 Anchor architectures
               </span>
               <div className="checks">
@@ -332,7 +332,7 @@ export function LaunchPage() {
             </p>
             <div className="seed-lists">
               <div>
-                <label htmlFor="f-seeds" className="field-label">
+                <label htmlFor="f-seeds" className="lf-label">
                   Saved designs
                 </label>
                 {layers.length === 0 ? (
@@ -360,7 +360,7 @@ export function LaunchPage() {
                 )}
               </div>
               <div role="group" aria-label="Reference layers">
-                <span className="field-label">Reference layers</span>
+                <span className="lf-label">Reference layers</span>
                 <div className="checks column">
                   {references.map((r) => (
                     <label key={r.slug} title={r.formula}>

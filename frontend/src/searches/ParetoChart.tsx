@@ -2,7 +2,7 @@
 // the Pareto front highlighted and connected. With one architecture it plots
 // score against candidate number, and the running best as the "front".
 
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import type { SearchState } from "./store";
 import { paretoFront, runningBest, type ScorePoint } from "./pareto";
 import { useChart, type ChartOption } from "./charts";
@@ -18,7 +18,28 @@ function pct(v: number): string {
   return `${(v * 100).toFixed(1)}%`;
 }
 
-export function ParetoChart({ state, version, architectures, onOpen }: Props) {
+/**
+ * `value`, updated at most once per `ms` (trailing): redrawing thousands of
+ * points costs tens of milliseconds, so a big chart follows the stream at a
+ * calmer pace than the counters and the table.
+ */
+export function useThrottled<T>(value: T, ms: number): T {
+  const [current, setCurrent] = useState(value);
+  const last = useRef(0);
+  useEffect(() => {
+    const wait = Math.max(0, last.current + ms - Date.now());
+    const t = setTimeout(() => {
+      last.current = Date.now();
+      setCurrent(value);
+    }, wait);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return current;
+}
+
+export function ParetoChart({ state, version: liveVersion, architectures, onOpen }: Props) {
+  const evaluated = state.counts.evaluated ?? 0;
+  const version = useThrottled(liveVersion, evaluated > 2000 ? 1000 : evaluated > 300 ? 400 : 0);
   const [xArch, setX] = useState(architectures[0] ?? "");
   const [yArch, setY] = useState(architectures[1] ?? architectures[0] ?? "");
   const single = architectures.length < 2 || xArch === yArch;

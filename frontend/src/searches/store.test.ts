@@ -125,6 +125,16 @@ describe("applyEvents", () => {
     expect(s.counts).toMatchObject({ evaluated: 1, running: 0 });
   });
 
+  it("keeps ids ascending when a candidate arrives late", () => {
+    const s = emptyState();
+    loadSnapshot(s, { status: "running", stage: "evolution", last_seq: 0 }, [cand(5), cand(2)]);
+    applyEvents(s, [
+      ev(1, "candidate.created", { candidate: cand(9), tournament: null }),
+      ev(2, "candidate.created", { candidate: cand(3), tournament: null }),
+    ]);
+    expect(s.order).toEqual([2, 3, 5, 9]);
+  });
+
   it("folds 10,000 candidates quickly", () => {
     const s = emptyState();
     const events = [];

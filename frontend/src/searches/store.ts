@@ -43,7 +43,7 @@ export interface SearchState {
   stage: string | null;
   reason: string | null;
   candidates: Map<number, CandidateSummary>;
-  /** Candidate ids in creation order. */
+  /** Candidate ids, ascending (that is, in creation order). */
   order: number[];
   counts: Record<string, number>;
   population: Set<number>;
@@ -83,12 +83,28 @@ function parseTime(s: string | null | undefined): number | null {
   return Number.isFinite(t) ? t : null;
 }
 
+/** Keep `order` ascending by id (ids grow with creation; late arrivals are rare). */
+function insertSorted(order: number[], id: number): void {
+  if (order.length === 0 || order[order.length - 1] < id) {
+    order.push(id);
+    return;
+  }
+  let lo = 0;
+  let hi = order.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (order[mid] < id) lo = mid + 1;
+    else hi = mid;
+  }
+  order.splice(lo, 0, id);
+}
+
 function setCandidate(state: SearchState, next: CandidateSummary): void {
   const prev = state.candidates.get(next.id);
   if (prev) {
     state.counts[prev.status] = (state.counts[prev.status] ?? 1) - 1;
   } else {
-    state.order.push(next.id);
+    insertSorted(state.order, next.id);
   }
   state.candidates.set(next.id, next);
   state.counts[next.status] = (state.counts[next.status] ?? 0) + 1;
