@@ -14,6 +14,7 @@ import pytest
 from tests.webapp.helpers import make_search, queued_ids, result, run_one
 from webapp.models import Candidate
 from webapp.services.bundles import candidate_bundle
+from webapp.services.searches import search_create
 
 pytestmark = pytest.mark.django_db
 
@@ -22,12 +23,13 @@ def _unzip(data: bytes, folder) -> None:
     zipfile.ZipFile(io.BytesIO(data)).extractall(folder)
 
 
-def _run_pytest(folder) -> subprocess.CompletedProcess:
+def _run_pytest(folders, cwd) -> subprocess.CompletedProcess:
+    """One interpreter for several bundles (torch imports once); each bundle's own test_layer.py."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:django", "--rootdir", str(folder),
-         str(folder / "test_layer.py")],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "pytest", "-rA", "-p", "no:cacheprovider", "-p", "no:django",
+         "--import-mode=importlib", "--rootdir", str(cwd), *[str(f / "test_layer.py") for f in folders]],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
     )
 
 
@@ -38,6 +40,15 @@ def evaluated(user):
     run_one(ids[0], result(score=0.8))
     run_one(ids[1], result(score=0.6))
     return Candidate.objects.filter(search=search, status="evaluated").order_by("-mean_score").first()
+
+
+def _reference_candidate(user, reference: str) -> Candidate:
+    search = search_create(owner=user, name=reference, preset="cpu-quick", seed_references=[reference],
+                           overrides={"budget": 2, "parallel": 1})
+    candidate = Candidate.objects.filter(search=search).order_by("id").first()
+    run_one(candidate.pk, result(score=0.7))
+    candidate.refresh_from_db()
+    return candidate
 
 
 def test_bundle_contents(evaluated, tmp_path):
@@ -53,31 +64,27 @@ def test_bundle_contents(evaluated, tmp_path):
     assert evaluated.canonical_hash in readme and evaluated.formula in readme
 
 
-def test_bundled_test_passes_in_unzipped_folder(evaluated, tmp_path):
-    _unzip(candidate_bundle(candidate=evaluated), tmp_path)
-    run = _run_pytest(tmp_path)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "2 passed" in run.stdout
-
-
-def test_bundled_test_catches_a_wrong_layer(evaluated, tmp_path):
-    _unzip(candidate_bundle(candidate=evaluated), tmp_path)
-    expected = json.loads((tmp_path / "expected.json").read_text())
+def test_bundled_tests_pass_unzipped_and_catch_a_wrong_layer(user, settings, evaluated, tmp_path):
+    """Bundles of a found layer, a batch-statistics layer and a group layer pass their own
+    tests; a bundle whose recorded output was tampered with fails them."""
+    settings.LAB_QUOTA_SEARCHES = 10
+    bundles = {
+        "found": evaluated,
+        "evonorm_b0": _reference_candidate(user, "evonorm_b0"),
+        "gn_relu": _reference_candidate(user, "gn_relu"),
+        "tampered": evaluated,
+    }
+    for name, candidate in bundles.items():
+        _unzip(candidate_bundle(candidate=candidate), tmp_path / name)
+    expected = json.loads((tmp_path / "tampered" / "expected.json").read_text())
     expected["output"][0][0][0][0] += 1.0
-    (tmp_path / "expected.json").write_text(json.dumps(expected))
-    run = _run_pytest(tmp_path)
-    assert run.returncode != 0
+    (tmp_path / "tampered" / "expected.json").write_text(json.dumps(expected))
 
-
-@pytest.mark.parametrize("reference", ["evonorm_b0", "gn_relu"])  # batch stats; groups
-def test_bundle_for_reference_layers(user, reference, tmp_path):
-    from webapp.services.searches import search_create
-
-    search = search_create(owner=user, name="r", preset="cpu-quick", seed_references=[reference],
-                           overrides={"budget": 2, "parallel": 1})
-    candidate = Candidate.objects.filter(search=search).order_by("id").first()
-    run_one(candidate.pk, result(score=0.7))
-    candidate.refresh_from_db()
-    _unzip(candidate_bundle(candidate=candidate), tmp_path)
-    run = _run_pytest(tmp_path)
-    assert run.returncode == 0, run.stdout + run.stderr
+    run = _run_pytest([tmp_path / name for name in bundles], tmp_path)
+    report = run.stdout + run.stderr
+    assert run.returncode == 1, report
+    for name in ("found", "evonorm_b0", "gn_relu"):
+        assert f"PASSED {name}/test_layer.py::test_matches_recorded_output" in report, report
+        assert f"PASSED {name}/test_layer.py::test_backward_gives_parameter_gradients" in report, report
+    assert "FAILED tampered/test_layer.py::test_matches_recorded_output" in report, report
+    assert "1 failed, 7 passed" in report, report

@@ -167,21 +167,25 @@ async def test_unauthenticated_closes_4401(search):
     connected, _ = await comm.connect()
     assert connected
     assert (await comm.receive_output(timeout=3)) == {"type": "websocket.close", "code": 4401}
+    await comm.disconnect()
 
 
 async def test_not_owner_closes_4404(other_cookie, search):
     comm = communicator(search.pk, cookie=other_cookie)
     await comm.connect()
     assert (await comm.receive_output(timeout=3)) == {"type": "websocket.close", "code": 4404}
+    await comm.disconnect()
     comm = communicator(999999, cookie=other_cookie)
     await comm.connect()
     assert (await comm.receive_output(timeout=3)) == {"type": "websocket.close", "code": 4404}
+    await comm.disconnect()
 
 
 async def test_foreign_origin_is_refused(cookie, search):
     comm = communicator(search.pk, cookie=cookie, origin=(b"origin", b"http://evil.example"))
     connected, _ = await comm.connect()
     assert not connected
+    await comm.wait()
 
 
 async def test_many_events_replay_in_pages(cookie, search):

@@ -98,6 +98,7 @@ async def test_websocket_of_another_user_is_4404(victim_objects, other_cookie_he
                                  headers=[(b"origin", b"http://localhost"), other_cookie_header])
     await comm.connect()
     assert await comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 4404}
+    await comm.disconnect()
     assert await comm.receive_nothing(timeout=0.2)
 
 
