@@ -11,6 +11,7 @@ from django.utils import timezone
 from webapp.errors import InvalidInput, NotFound
 from webapp.models import Candidate, CandidateStatus, RerankJob, Search
 from webapp.models.candidates import FINISHED_STATUSES
+from webapp.selectors.candidates import candidate_summary
 
 THROUGHPUT_WINDOW = timedelta(minutes=15)
 MAX_PARETO_POINTS = 5000
@@ -47,9 +48,7 @@ def search_summary(search: Search) -> dict:
         "counts": {**(search.counts or {}), "total": search.proposed},
         "budget": config.get("budget"),
         "created_at": search.created_at.isoformat(),
-        "best": None if best is None else {
-            "id": best.pk, "mean_score": best.mean_score, "scores": best.scores, "formula": best.formula,
-        },
+        "best": None if best is None else candidate_summary(best),
     }
 
 
@@ -90,7 +89,8 @@ def search_detail(search: Search) -> dict:
         "finished_at": search.finished_at.isoformat() if search.finished_at else None,
         "eta_seconds": eta,
         "throughput_per_minute": throughput,
-        "active_workers": sorted(set(workers)),
+        "active_workers": len(set(workers)),
+        "workers": sorted(set(workers)),
         "rerank": [
             {"candidate_id": j.candidate_id, "status": j.status, "mean_score": j.mean_score,
              "scores": (j.result or {}).get("scores", {})}
