@@ -58,7 +58,7 @@ def check_class_name(class_name: str) -> None:
 
 
 def _kernels_used(program: Program) -> list[str]:
-    needed = {k for s in program.steps for k in s.op.kernels}
+    needed = {"compute_dtype"} | {k for s in program.steps for k in s.op.kernels}
     return [inspect.getsource(f) for f in KERNELS if f.__name__ in needed]
 
 
@@ -110,7 +110,7 @@ def generate_source(graph: LayerGraph, class_name: str = "EvolvedNorm") -> str:
         *[f"    self.{p}.fill_({init_values[p]!r})" for p in params],
         *[f"    self.{b}.fill_({v!r})" for b, v in program.buffers],
     ]
-    forward: list[str] = []
+    forward: list[str] = ["x = input.to(compute_dtype(input.dtype))"]
     if "zero" in used:
         forward.append("zero = x.new_zeros((1, 1, 1, 1))")
     forward += [f"{v} = self.{v}.to(x.dtype).reshape(1, -1, 1, 1)" for v in ("v0", "v1") if v in used]
@@ -118,8 +118,8 @@ def generate_source(graph: LayerGraph, class_name: str = "EvolvedNorm") -> str:
     forward += [
         "weight = self.weight.to(x.dtype).reshape(1, -1, 1, 1)",
         "bias = self.bias.to(x.dtype).reshape(1, -1, 1, 1)",
-        f"y = t{program.output} * weight + bias",
-        "return y.expand_as(x)" if not program.output_is_full else "return y",
+        f"y = (t{program.output} * weight + bias).to(input.dtype)",
+        "return y.expand_as(input)" if not program.output_is_full else "return y",
     ]
 
     def block(lines: list[str], indent: int) -> str:
@@ -142,7 +142,7 @@ def generate_source(graph: LayerGraph, class_name: str = "EvolvedNorm") -> str:
         "    def reset_parameters(self) -> None:",
         block(reset, 8),
         "",
-        "    def forward(self, x: torch.Tensor) -> torch.Tensor:",
+        "    def forward(self, input: torch.Tensor) -> torch.Tensor:",
         block(forward, 8),
         "",
         "    def extra_repr(self) -> str:",

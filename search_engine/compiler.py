@@ -11,7 +11,8 @@ derives the same names from the same program, so trained weights load into
 the exported class.
 
 Elementwise work runs in the input's dtype (parameters are cast to it, as a
-bf16 model would hold them); statistics run in float32 and are cast back.
+bf16 model would hold them), except that float16 inputs run in float32 (see
+``ops.compute_dtype``); statistics run in float32 and are cast back.
 The forward is a loop over a fixed list of steps, which ``torch.compile``
 unrolls into one graph without breaks.
 """
@@ -25,7 +26,7 @@ from torch import nn
 
 from search_engine.canonical import Program, Step
 from search_engine.graph import LayerGraph
-from search_engine.ops import AXES, INPUT_NAMES
+from search_engine.ops import AXES, INPUT_NAMES, compute_dtype
 
 # Slot of each input in the forward's value list; step k lives at slot 3 + k.
 _SLOT = {name: i for i, name in enumerate(INPUT_NAMES)}
@@ -87,7 +88,8 @@ class CompiledLayer(nn.Module):
         param = getattr(self, name, None)
         return None if param is None else param.to(x.dtype).reshape(1, -1, 1, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        x = input.to(compute_dtype(input.dtype))
         zero = x.new_zeros((1, 1, 1, 1)) if self._uses_zero else None
         values: list[Any] = [x, zero, self._vector("v0", x), self._vector("v1", x)]
         for impl, slots, running, kwargs in self._steps:
@@ -101,9 +103,10 @@ class CompiledLayer(nn.Module):
         y = out * self.weight.to(x.dtype).reshape(1, -1, 1, 1) + self.bias.to(x.dtype).reshape(
             1, -1, 1, 1
         )
+        y = y.to(input.dtype)
         # The format broadcasts the output to the input's shape; only graphs
         # whose output ignores some axis need it.
-        return y.expand_as(x) if self._expand_output else y
+        return y.expand_as(input) if self._expand_output else y
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, formula={self.formula!r}"

@@ -70,6 +70,13 @@ STATS: tuple[str, ...] = ("mean", "sqmean", "var")
 # inspect.getsource), so they may reference only torch and each other.
 
 
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    # float16 cannot hold gradients of size x / eps (its max is 65504): a group
+    # of one element makes 0 * inf = NaN. Such inputs run in float32, as
+    # autocast runs group_norm; bfloat16 has float32's range and stays as is.
+    return torch.float32 if dtype == torch.float16 else dtype
+
+
 def signed_log(a: torch.Tensor) -> torch.Tensor:
     return torch.sign(a) * torch.log(torch.abs(a))
 
@@ -136,6 +143,7 @@ def batch_stat(
 
 # Kernels in dependency order, for code generation.
 KERNELS: tuple[Callable[..., Any], ...] = (
+    compute_dtype,
     signed_log,
     signed_sqrt,
     reduce_stat,

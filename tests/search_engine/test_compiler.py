@@ -117,17 +117,18 @@ def _close_in_norm(got: torch.Tensor, want: torch.Tensor, rel: float) -> None:
     """bf16 gradients: within ``rel`` of the reference in norm, not element by element.
 
     Rounding x to 8 mantissa bits moves a few values across the kinks of max
-    and ReLU (where the gradient jumps), and per-channel parameter gradients
-    are bf16 sums with cancellation (EvoNorm-B1's v1 gradient is 3-10% off
-    in norm against float64 with any bf16 implementation).
+    and ReLU (where the gradient jumps), x - mean cancels, and per-channel
+    parameter gradients are bf16 sums with cancellation (EvoNorm-B1's v1
+    gradient is 3-10% off in norm against float64, GN-ReLU's input gradient
+    up to 5.5% over 15 seeds).
     """
     error = (got - want).norm().item()
     assert error <= rel * want.norm().item() + 1e-6, (error, want.norm().item())
 
 
 def _check(kind: str, references: dict[str, LayerGraph], *, c: int, size: int, batch: int,
-           dtype: torch.dtype, channels_last: bool) -> None:
-    gen = torch.Generator().manual_seed(hash((kind, c, size, str(dtype))) % 2**31)
+           dtype: torch.dtype, channels_last: bool, seed: int = 0) -> None:
+    gen = torch.Generator().manual_seed(seed)
     compiled = compile_graph(references[kind], c)
     oracle = Oracle(kind, c).double()
     _randomise(compiled, oracle, gen)
@@ -154,7 +155,8 @@ def _check(kind: str, references: dict[str, LayerGraph], *, c: int, size: int, b
         (y.double() * proj).sum().backward()
         (expected * proj).sum().backward()
         assert torch.isfinite(x.grad).all()
-        pairs = [(x.grad, ref_in.grad, 0.05)] + [(p.grad, getattr(oracle, n).grad, 0.2)
+        # The float32 runs are the tight check; bf16 bounds catch gross errors only.
+        pairs = [(x.grad, ref_in.grad, 0.1)] + [(p.grad, getattr(oracle, n).grad, 0.2)
                                                  for n, p in compiled.named_parameters()]
         for got, want, rel in pairs:
             if exact:
@@ -188,21 +190,25 @@ def test_one_by_one_maps_and_narrow_layers(kind: str, c: int,
     _check(kind, references, c=c, size=3, batch=2, dtype=torch.float32, channels_last=True)
 
 
-@pytest.mark.parametrize("kind", ["evonorm_b0", "evonorm_s0"])
-def test_float16_and_single_sample_one_by_one(kind: str, references: dict[str, LayerGraph]) -> None:
-    module = compile_graph(references[kind], 8).half()
-    for batch, size in ((1, 1), (4, 4)):
-        x = torch.randn(batch, 8, size, size).half().requires_grad_(True)
+@pytest.mark.parametrize("kind", LAYERS)
+def test_float16_runs_in_float32_so_gradients_stay_finite(
+    kind: str, references: dict[str, LayerGraph]
+) -> None:
+    """24 channels in 24 groups on 1x1 maps: each group variance is 0 + eps, and
+    d out / d sqrt(var) ~ x / eps overflows float16; computed in float32 it does not."""
+    module = compile_graph(references[kind], 24).half()
+    gen = torch.Generator().manual_seed(0)
+    for size in (1, 4):
+        x = torch.randn(4, 24, size, size, generator=gen).half().requires_grad_(True)
         for mode in (True, False):
             module.train(mode)
             y = module(x)
             y.float().sum().backward()
             assert y.dtype == torch.float16 and torch.isfinite(y).all()
-            if batch > 1:
-                # One sample of one pixel: every variance is 0, the divisor is
-                # sqrt(eps) and d out/d x ~ x / eps overflows fp16's 65504. That
-                # is the formula in fp16 (a GradScaler's job), not a NaN bug.
-                assert torch.isfinite(x.grad).all()
+            assert torch.isfinite(x.grad).all()
+            assert all(torch.isfinite(p.grad).all() for p in module.parameters())
+            module.zero_grad()
+            x.grad = None
 
 
 def test_mixed_dtypes_keep_the_input_dtype(references: dict[str, LayerGraph]) -> None:
