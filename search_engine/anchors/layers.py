@@ -90,5 +90,5 @@ def init_weights(model: nn.Module, generator: torch.Generator) -> None:
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0.0, 0.01, generator=generator)
+            nn.init.normal_(m.weight, 0.0, m.in_features**-0.5, generator=generator)
             nn.init.zeros_(m.bias)

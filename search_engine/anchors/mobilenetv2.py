@@ -55,7 +55,9 @@ class MobileNetV2(nn.Module):
     def __init__(self, layer: LayerFactory, *, num_classes: int, width: float, depth: float) -> None:
         super().__init__()
         stem = make_divisible(32 * width)
-        last = make_divisible(1280 * max(1.0, width))  # torchvision keeps 1280 below width 1
+        # torchvision keeps 1280 head channels below width 1; we scale them like
+        # EfficientNet does, so that a narrow CPU variant is narrow throughout.
+        last = make_divisible(1280 * width)
         mods: list[nn.Module] = [conv(3, stem, 3), layer(stem)]
         cin = stem
         for t, c, n, s in SETTINGS:

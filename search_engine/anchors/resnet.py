@@ -36,7 +36,9 @@ class Bottleneck(nn.Module):
         )
         self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or cin != cout:
-            self.shortcut = nn.Sequential(conv(cin, cout, 1, stride), AffineOnly(cout))
+            # ResNet-D shortcut: average-pool then 1x1, so the identity path sees every pixel.
+            pool: list[nn.Module] = [nn.AvgPool2d(stride, ceil_mode=True)] if stride != 1 else []
+            self.shortcut = nn.Sequential(*pool, conv(cin, cout, 1), AffineOnly(cout))
         self.act = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

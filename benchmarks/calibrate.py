@@ -1,0 +1,164 @@
+"""Calibration table: does a preset rank layers sensibly?
+
+Each reference layer (BN-ReLU, GN-ReLU, EvoNorm-B0, EvoNorm-S0) and each
+known-bad layer is evaluated under the preset on every anchor *separately*
+(so one rejection does not hide the other anchors' numbers), and the table
+prints accuracy, verdict and time per (layer, anchor). A preset is calibrated
+when every reference layer passes everywhere, clearly above chance, and every
+bad layer is rejected.
+
+    python -m benchmarks.calibrate --preset cpu-quick --workers 2
+    python -m benchmarks.calibrate --preset paper-b --device cuda --dataset synthetic \
+        --set steps=200
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from multiprocessing import get_context
+
+REFERENCES = ("bn_relu", "gn_relu", "evonorm_b0", "evonorm_s0")
+
+# Layers that must never survive: each with the reason we expect.
+BAD_LAYERS: dict[str, tuple[dict, str]] = {
+    "exp(exp(x))": (
+        {"nodes": [{"id": "a", "op": "exp", "inputs": ["x"]},
+                   {"id": "b", "op": "exp", "inputs": ["a"]}], "output": "b"},
+        "numeric",
+    ),
+    "x / instance_mean(x)": (
+        {"nodes": [{"id": "a", "op": "instance_mean", "inputs": ["x"]},
+                   {"id": "b", "op": "div", "inputs": ["x", "a"]}], "output": "b"},
+        "unstable/diverged/low_quality",
+    ),
+    "x * 0": (
+        {"nodes": [{"id": "a", "op": "mul", "inputs": ["x", "zero"]}], "output": "a"},
+        "constant_output",
+    ),
+    "x * x * x (no norm)": (
+        {"nodes": [{"id": "a", "op": "square", "inputs": ["x"]},
+                   {"id": "b", "op": "mul", "inputs": ["a", "x"]}], "output": "b"},
+        "any rejection",
+    ),
+}
+
+
+def bad_graph(name: str):  # noqa: ANN201 - LayerGraph
+    from search_engine.graph import LayerGraph
+
+    doc, _ = BAD_LAYERS[name]
+    return LayerGraph.from_dict({"format": "layer-graph/1", "name": name, **doc})
+
+
+def _task(kind: str, name: str, arch: str, eval_dict: dict, seed: int, device: str | None,
+          threads: int) -> dict:
+    import torch
+
+    torch.set_num_threads(threads)
+    from search_engine.config import EvalConfig
+    from search_engine.evaluate import evaluate
+    from search_engine.library import load_reference
+
+    cfg = replace(EvalConfig.from_dict(eval_dict), architectures=(arch,))
+    graph = load_reference(name) if kind == "ref" else bad_graph(name)
+    cpu0 = time.process_time()
+    r = evaluate(graph, cfg, seed=seed, device=device)
+    return {"kind": kind, "layer": name, "arch": arch, "status": r.status,
+            "reason": r.rejection_reason, "message": r.message,
+            "accuracy": r.scores.get(arch), "wall": r.timings.get("total", 0.0),
+            "cpu": time.process_time() - cpu0, "timings": r.timings, "device": r.device}
+
+
+def parse_sets(items: list[str]) -> dict:
+    out: dict = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--preset", default="cpu-quick")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                    help="override an eval setting, e.g. steps=300")
+    ap.add_argument("--dataset", help="override the data set (e.g. synthetic on a GPU host)")
+    ap.add_argument("--device")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads per worker")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--layers", default=",".join(REFERENCES))
+    ap.add_argument("--no-bad", action="store_true")
+    ap.add_argument("--out", help="also write the table to this file")
+    ap.add_argument("--json", help="write raw rows as JSON here")
+    args = ap.parse_args(argv)
+
+    from search_engine.presets import build_config
+
+    overrides = parse_sets(args.set)
+    if args.dataset:
+        overrides["dataset"] = args.dataset
+    config = build_config(args.preset, {"eval": overrides}).eval
+    tasks = [("ref", n, a) for n in args.layers.split(",") if n for a in config.architectures]
+    if not args.no_bad:
+        tasks += [("bad", n, a) for n in BAD_LAYERS for a in config.architectures]
+
+    start = time.perf_counter()
+    common = (config.to_dict(), args.seed, args.device, args.threads)
+    if args.workers > 1:
+        with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+            rows = list(pool.map(_task, *zip(*[(k, n, a, *common) for k, n, a in tasks], strict=True)))
+    else:
+        rows = [_task(k, n, a, *common) for k, n, a in tasks]
+    elapsed = time.perf_counter() - start
+
+    lines = [
+        f"# calibration: preset {args.preset}, overrides {json.dumps(overrides)}, seed {args.seed}",
+        f"# eval config: {json.dumps(config.to_dict())}",
+        f"# device {rows[0]['device'] if rows else '?'}, {args.workers} worker(s) x {args.threads} "
+        f"thread(s), {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end, "
+        f"{elapsed:.0f} s in all",
+        "# each (layer, anchor) evaluated alone: probe -> stability -> quality -> full training",
+        "",
+        f"{'layer':<24} {'anchor':<16} {'verdict':<24} {'accuracy':>8} {'wall s':>7} {'cpu s':>7}",
+    ]
+    for r in rows:
+        verdict = "pass" if r["status"] == "evaluated" else f"{r['status']}:{r['reason']}"
+        acc = "" if r["accuracy"] is None else f"{r['accuracy']:.3f}"
+        lines.append(f"{r['layer']:<24} {r['arch']:<16} {verdict:<24} {acc:>8} "
+                     f"{r['wall']:7.1f} {r['cpu']:7.1f}")
+    ref_rows = [r for r in rows if r["kind"] == "ref"]
+    bad_rows = [r for r in rows if r["kind"] == "bad"]
+    ok_refs = all(r["status"] == "evaluated" for r in ref_rows)
+    ok_bad = all(r["status"] != "evaluated" for r in bad_rows)
+    per_candidate = {}
+    for r in ref_rows:
+        per_candidate[r["layer"]] = per_candidate.get(r["layer"], 0.0) + r["cpu"]
+    lines += [
+        "",
+        f"reference layers all pass: {ok_refs}; bad layers all rejected: {ok_bad}",
+        "CPU seconds per full evaluation (all anchors): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in per_candidate.items()),
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(text + "\n")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(rows, fh, indent=1)
+    return 0 if ok_refs and ok_bad else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

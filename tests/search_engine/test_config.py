@@ -1,0 +1,67 @@
+"""EvalConfig / SearchConfig: round trips, strict validation, error fields."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from search_engine.config import ConfigError, EvalConfig, SearchConfig, deep_merge
+
+
+def test_round_trip_through_json() -> None:
+    cfg = SearchConfig(eval=EvalConfig(dataset="digits", architectures=("resnet50",), steps=10,
+                                       quality_steps=5))
+    again = SearchConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
+    assert again == cfg
+    assert again.eval.architectures == ("resnet50",)
+
+
+def test_missing_keys_take_defaults() -> None:
+    cfg = SearchConfig.from_dict({"mode": "S", "eval": {"dataset": "synthetic"}})
+    assert cfg.mode == "S" and cfg.eval.dataset == "synthetic" and cfg.eval.lr == 0.1
+
+
+@pytest.mark.parametrize(
+    ("doc", "code", "field"),
+    [
+        ({"modee": "B"}, "unknown_key", "modee"),
+        ({"eval": {"stepz": 3}}, "unknown_key", "eval.stepz"),
+        ({"eval": {"steps": 0}}, "bad_value", "eval.steps"),
+        ({"eval": {"steps": True}}, "bad_value", "eval.steps"),
+        ({"eval": {"steps": 10.5}}, "bad_value", "eval.steps"),
+        ({"eval": {"lr": float("nan")}}, "bad_value", "eval.lr"),
+        ({"eval": {"dataset": "imagenet"}}, "bad_value", "eval.dataset"),
+        ({"eval": {"architectures": []}}, "bad_value", "eval.architectures"),
+        ({"eval": {"architectures": ["vgg"]}}, "bad_value", "eval.architectures"),
+        ({"eval": {"architectures": "resnet50"}}, "bad_value", "eval.architectures"),
+        ({"eval": {"schedule": "linear"}}, "bad_value", "eval.schedule"),
+        ({"eval": {"quality_threshold": 1.5}}, "bad_value", "eval.quality_threshold"),
+        ({"eval": {"steps": 50, "quality_steps": 100}}, "bad_value", "eval.quality_steps"),
+        ({"mode": "X"}, "bad_value", "mode"),
+        ({"population_size": 10, "tournament_size": 11}, "bad_value", "tournament_size"),
+        ({"initial_nodes": 8, "max_nodes": 4}, "bad_value", "max_nodes"),
+        ({"max_wall_seconds": -1}, "bad_value", "max_wall_seconds"),
+        ({"eval": 3}, "bad_value", "eval"),
+    ],
+)
+def test_bad_documents_name_the_field(doc: dict, code: str, field: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        SearchConfig.from_dict(doc)
+    assert info.value.code == code
+    assert info.value.field == field
+    assert field.split(".")[-1] in str(info.value)
+
+
+def test_quality_gate_is_twice_chance_unless_set() -> None:
+    assert EvalConfig().quality_gate(10) == pytest.approx(0.2)
+    assert EvalConfig().quality_gate(4) == pytest.approx(0.5)
+    assert EvalConfig(quality_threshold=0.3).quality_gate(10) == 0.3
+
+
+def test_deep_merge_keeps_siblings_and_rejects_unknown() -> None:
+    base = {"a": 1, "eval": {"b": 2, "c": 3}}
+    assert deep_merge(base, {"eval": {"b": 5}}) == {"a": 1, "eval": {"b": 5, "c": 3}}
+    with pytest.raises(ConfigError) as info:
+        deep_merge(base, {"eval": {"zz": 1}})
+    assert info.value.field == "eval.zz"

@@ -1,0 +1,72 @@
+"""Presets: valid, overridable, JSON-serialisable; cpu-quick is offline and small."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from search_engine.config import ConfigError, SearchConfig
+from search_engine.presets import PRESETS, build_config, get_preset, presets_json
+
+
+def test_every_preset_is_a_valid_config() -> None:
+    assert {"paper-b", "paper-s", "cpu-quick"} <= set(PRESETS)
+    for name in PRESETS:
+        cfg = get_preset(name)
+        assert SearchConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_paper_presets_follow_the_paper() -> None:
+    b, s = get_preset("paper-b"), get_preset("paper-s")
+    assert (b.mode, b.eval.steps, b.eval.schedule) == ("B", 2000, "constant")
+    assert (s.mode, s.eval.steps, s.eval.schedule) == ("S", 5000, "cosine")
+    for cfg in (b, s):
+        e = cfg.eval
+        assert (e.dataset, e.batch_size, e.lr, e.momentum, e.nesterov, e.weight_decay) == (
+            "cifar10", 128, 0.1, 0.9, True, 1e-4)
+        assert (e.quality_steps, e.stability_steps, e.stability_threshold) == (100, 100, 1e8)
+        assert set(e.architectures) == {"resnet50", "mobilenetv2", "efficientnet_b0"}
+
+
+def test_cpu_quick_is_offline_and_small() -> None:
+    e = get_preset("cpu-quick").eval
+    assert e.dataset == "digits"
+    assert e.width < 0.5 and e.depth < 0.5
+    assert get_preset("cpu-quick").budget == 50
+
+
+def test_build_config_deep_merges_overrides() -> None:
+    cfg = build_config("cpu-quick", {"budget": 7, "eval": {"steps": 120}})
+    base = get_preset("cpu-quick")
+    assert cfg.budget == 7 and cfg.eval.steps == 120
+    assert cfg.eval.dataset == base.eval.dataset and cfg.population_size == base.population_size
+    assert build_config("cpu-quick") == base
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code", "field"),
+    [
+        ({"eval": {"nope": 1}}, "unknown_key", "eval.nope"),
+        ({"bogus": 1}, "unknown_key", "bogus"),
+        ({"eval": {"batch_size": -3}}, "bad_value", "eval.batch_size"),
+        ({"eval": "fast"}, "bad_value", "eval"),
+    ],
+)
+def test_bad_overrides(overrides: dict, code: str, field: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        build_config("paper-b", overrides)
+    assert (info.value.code, info.value.field) == (code, field)
+
+
+def test_unknown_preset() -> None:
+    with pytest.raises(ConfigError) as info:
+        build_config("paper-x")
+    assert info.value.code == "unknown_preset"
+
+
+def test_presets_json_shape() -> None:
+    doc = json.loads(json.dumps(presets_json()))
+    assert [d["name"] for d in doc] == list(PRESETS)
+    for d in doc:
+        assert d["description"] and SearchConfig.from_dict(d["config"]) == get_preset(d["name"])
