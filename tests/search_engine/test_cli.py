@@ -19,13 +19,15 @@ from search_engine.graph import LayerGraph
 ROOT = Path(__file__).resolve().parents[2]
 S0_FILE = ROOT / "search_engine" / "layers" / "evonorm_s0.json"
 
-# Tiny training so that a handful of real evaluations take seconds.
+# Tiny training so that a handful of real evaluations take seconds (the
+# stability test is skipped: even one step of it costs more than the rest).
 TINY = [
     "eval.dataset=synthetic", "eval.architectures=resnet50,mobilenetv2",
-    "eval.steps=4", "eval.quality_steps=2", "eval.quality_threshold=0.0",
-    "eval.stability_steps=1", "eval.batch_size=16", "eval.eval_batch_size=64",
-    "eval.train_examples=64", "eval.val_examples=64", "eval.progress_every=2",
-]
+    "eval.width=0.125", "eval.depth=0.25", "eval.steps=2", "eval.quality_steps=1",
+    "eval.quality_threshold=0.0", "eval.stability_steps=0", "eval.batch_size=8",
+    "eval.eval_batch_size=32", "eval.train_examples=32", "eval.val_examples=32",
+    "eval.progress_every=1",
+]  # fmt: skip
 
 
 def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -158,13 +160,12 @@ def check_results(doc: dict, budget: int) -> None:
 
 def test_tiny_real_search_interrupted_and_resumed(tmp_path: Path) -> None:
     """A real search (cpu-quick with tiny synthetic training, an EvoNorm-S0 seed):
-    run whole with 2 worker processes; run again with 1, interrupt it after its
-    first result, resume it; both give the same candidates."""
+    run whole with 2 worker processes; run again in-process, interrupt it
+    after its first result, resume it; both propose the same candidates."""
     budget = "4"
     common = ["--preset", "cpu-quick", "--budget", budget, "--seed", "1",
               "--seed-reference", "evonorm_s0", *overrides()]
     whole = tmp_path / "whole.json"
-    start = time.perf_counter()
     r = cli("search", *common, "--workers", "2", "--out", str(whole))
     assert r.returncode == 0, r.stderr
     assert "\r" not in r.stderr  # no progress bar when stderr is not a terminal
@@ -184,20 +185,25 @@ def test_tiny_real_search_interrupted_and_resumed(tmp_path: Path) -> None:
         time.sleep(0.02)
     out, err = proc.communicate(timeout=60)
     saved = json.loads(part.read_text())
-    if proc.returncode == 130:  # interrupted mid-search, as intended
-        assert "--resume" in err and "Traceback" not in err
-        assert 1 <= len(saved["candidates"]) < 4
+    assert proc.returncode == 130, err  # interrupted mid-search
+    assert "--resume" in err and "Traceback" not in err
+    assert 1 <= len(saved["candidates"]) < 4 and not saved["finished"]
     resumed = cli("search", "--out", str(part), "--resume", "--workers", "1")
     assert resumed.returncode == 0, resumed.stderr
     part_doc = json.loads(part.read_text())
     check_results(part_doc, 4)
-    fields = ("key", "parent", "mutation", "status")
+    assert part_doc["candidates"][: len(saved["candidates"])] == saved["candidates"]
+    # The first 4 proposals (seed, then random: the population of 16 is not
+    # full yet) do not depend on scores, so they match the 2-worker run. Scores
+    # and statuses may differ: 1 and 2 worker processes use different torch
+    # thread counts, and float sums in another order can tip a borderline layer.
+    fields = ("key", "parent", "mutation")
     assert [tuple(c[f] for f in fields) for c in part_doc["candidates"]] == [
-        tuple(c[f] for f in fields) for c in whole_doc["candidates"]]
+        tuple(c[f] for f in fields) for c in whole_doc["candidates"]
+    ]
     # a finished search resumes to no more work
     again = cli("search", "--out", str(part), "--resume", "--seed", "2")
     assert again.returncode == 2 and "seed" in again.stderr
-    assert time.perf_counter() - start < 90
 
 
 def test_evaluate_prints_the_result_as_json() -> None:

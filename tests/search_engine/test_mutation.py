@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from collections import Counter
 
 import pytest
@@ -27,7 +26,6 @@ def test_ten_thousand_mutations_all_valid() -> None:
     """A random walk (each child becomes the next parent half the time) in both
     modes; children are checked by the full validator, not only by construction."""
     rng = random.Random(0)
-    start = time.perf_counter()
     kinds = set()
     for mode in ("B", "S"):
         parent = random_layer(rng, mode=mode, num_nodes=4)
@@ -42,7 +40,6 @@ def test_ten_thousand_mutations_all_valid() -> None:
             if rng.random() < 0.5:
                 parent = child
     assert kinds == {"op", "input", "node"}
-    assert time.perf_counter() - start < 30
 
 
 def test_s_mode_never_yields_a_batch_op_from_s_seeds() -> None:
