@@ -1,0 +1,72 @@
+"""Selectors: the Pareto front against brute force, lineage through the recursive query, orderings."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from tests.webapp.helpers import make_search
+from webapp.errors import NotFound
+from webapp.models import Candidate
+from webapp.selectors.candidates import ORDERINGS, candidate_get, candidate_lineage, candidate_list
+from webapp.selectors.searches import _front, search_get, search_pareto
+
+pytestmark = pytest.mark.django_db
+
+
+def brute_force_front(points):
+    def dominates(a, b):
+        return all(x >= y for x, y in zip(a, b, strict=True)) and a != b
+
+    return {pid for pid, v in points if not any(dominates(w, v) for _, w in points)}
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_front_matches_brute_force(dims):
+    rng = random.Random(dims)
+    for _ in range(50):
+        points = [(i, tuple(rng.choice([0.1, 0.2, 0.3, 0.5]) for _ in range(dims))) for i in range(rng.randint(1, 40))]
+        assert set(_front(points)) == brute_force_front(points)
+
+
+def _candidate(search, i, *, parent=None, scores=None, status="evaluated"):
+    scores = scores or {}
+    return Candidate.objects.create(
+        search=search, canonical_hash=f"h{i}", document={}, mode="B", mutation="op", parent=parent,
+        status=status, scores=scores, mean_score=(sum(scores.values()) / len(scores)) if scores else None)
+
+
+def test_pareto_over_chosen_axes(user):
+    search = make_search(user)
+    archs = search.config["eval"]["architectures"]
+    a = _candidate(search, 1, scores={archs[0]: 0.9, archs[1]: 0.1, archs[2]: 0.1})
+    b = _candidate(search, 2, scores={archs[0]: 0.1, archs[1]: 0.9, archs[2]: 0.1})
+    c = _candidate(search, 3, scores={archs[0]: 0.05, archs[1]: 0.05, archs[2]: 0.9})
+    _candidate(search, 4, scores={archs[0]: 0.05, archs[1]: 0.05, archs[2]: 0.05})
+    full = search_pareto(search=search)
+    assert set(full["front"]) == {a.pk, b.pk, c.pk} and len(full["points"]) == 4
+    two = search_pareto(search=search, x=archs[0], y=archs[1])
+    assert set(two["front"]) == {a.pk, b.pk} and two["axes"] == [archs[0], archs[1]]
+
+
+def test_lineage_parent_first_up_to_root(user):
+    search = make_search(user)
+    chain = [_candidate(search, 0)]
+    for i in range(1, 6):
+        chain.append(_candidate(search, i, parent=chain[-1]))
+    lineage = candidate_lineage(candidate=chain[-1])
+    assert [c.pk for c in lineage] == [c.pk for c in reversed(chain[:-1])]
+    assert candidate_lineage(candidate=chain[0]) == []
+
+
+def test_orderings_and_ownership(user, other_user):
+    search = make_search(user)
+    for ordering in ORDERINGS:
+        list(candidate_list(search_id=search.pk, ordering=ordering))
+    cand = Candidate.objects.filter(search=search).first()
+    with pytest.raises(NotFound):
+        candidate_get(owner=other_user, candidate_id=cand.pk)
+    with pytest.raises(NotFound):
+        search_get(owner=other_user, search_id=search.pk)
+    assert candidate_get(owner=user, candidate_id=cand.pk) == cand
