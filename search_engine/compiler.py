@@ -14,7 +14,12 @@ Elementwise work runs in the input's dtype (parameters are cast to it, as a
 bf16 model would hold them), except that float16 inputs run in float32 (see
 ``ops.compute_dtype``); statistics run in float32 and are cast back.
 The forward is a loop over a fixed list of steps, which ``torch.compile``
-unrolls into one graph without breaks.
+unrolls into one graph without breaks. Dynamo caches compiled code per code
+object and every ``CompiledLayer`` shares one ``forward``: compiling more than
+``torch._dynamo.config.recompile_limit`` (8) different layers one by one in a
+process reaches that limit (an error under ``fullgraph=True``). Compile the
+model that contains the layers, or call ``torch.compiler.reset()`` between
+candidates; an exported class (:mod:`search_engine.codegen`) has its own code.
 """
 
 from __future__ import annotations

@@ -291,6 +291,8 @@ def test_torch_compile_fullgraph_has_no_graph_breaks(references: dict[str, Layer
     """fullgraph=True raises on any graph break. aot_eager traces forward and backward
     through dynamo and AOTAutograd like inductor does, without the minutes of C++
     compilation inductor needs on this CPU machine."""
+    # Dynamo's per-code-object cache is shared by every CompiledLayer (see compiler.py).
+    torch.compiler.reset()
     for kind in ("evonorm_b0", "evonorm_s0"):
         module = compile_graph(references[kind], 8)
         compiled = torch.compile(module, fullgraph=True, backend="aot_eager")
