@@ -72,6 +72,13 @@ def failure_result(reason: str, message: str, device: str) -> dict:
     }
 
 
+def host_eval_config(eval_config: dict) -> dict:
+    """The search's eval config with this host's data folder (``LAB_DATA_DIR``) where it names none."""
+    if eval_config.get("data_dir"):
+        return eval_config
+    return {**eval_config, "data_dir": str(settings.LAB_DATA_DIR)}
+
+
 def _retrying(call: Callable[[], Any], *, what: str, tries: int = 5, delay: float = 1.0) -> Any:
     """Run ``call``, retrying a few times: a result took minutes of GPU time, keep it through a DB hiccup."""
     from django.db import close_old_connections
@@ -96,7 +103,7 @@ def run_evaluation(job: Any, *, device: str, should_stop: Callable[[], bool], pr
 
         evaluate = importlib.import_module("search_engine.evaluate").evaluate
         graph = LayerGraph.from_dict(job.document)
-        config = EvalConfig.from_dict(job.eval_config)
+        config = EvalConfig.from_dict(host_eval_config(job.eval_config))
         result = evaluate(graph, config, seed=job.seed, device=device, progress=progress, should_stop=should_stop)
         return result.to_dict()
     except SoftTimeLimitExceeded:
@@ -160,7 +167,7 @@ def run_rerank(work: Any, *, device: str) -> dict:
 
         rerank = importlib.import_module("search_engine.evaluate").rerank
         graph = LayerGraph.from_dict(work.document)
-        config = EvalConfig.from_dict(work.eval_config)
+        config = EvalConfig.from_dict(host_eval_config(work.eval_config))
         ranking = rerank([graph], config, seeds=work.seeds, steps=work.steps, device=device)
         return dict(ranking[0]) if ranking else failure_result("error", "rerank returned nothing", device)
     except SoftTimeLimitExceeded:

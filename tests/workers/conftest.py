@@ -101,10 +101,12 @@ class FakeEngine:
     behaviour: Callable[..., dict] = lambda graph, should_stop, progress: evaluated()  # noqa: E731
     calls: list[str] = field(default_factory=list)
     devices: list[str] = field(default_factory=list)
+    data_dirs: list[str | None] = field(default_factory=list)
 
     def evaluate(self, graph, config, *, seed, device=None, progress=None, should_stop=None):  # noqa: ANN001, ANN201
         self.calls.append(graph.canonical_hash())
         self.devices.append(device)
+        self.data_dirs.append(config.data_dir)
         return FakeResult(self.behaviour(graph, should_stop, progress))
 
     def rerank(self, graphs, config, *, seeds, steps, device=None, progress=None):  # noqa: ANN001, ANN201

@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from tests.workers.conftest import FakeEngine, Finished, evaluated, wait_for
@@ -55,6 +56,7 @@ def test_a_search_runs_to_the_end_and_a_duplicate_delivery_changes_nothing(
     assert len(candidates) == 3 and all(c.status == "evaluated" and c.attempts == 1 for c in candidates)
     assert all(c.worker.endswith(f"/{os.getpid()}") for c in candidates)  # "<node>/<pid>" of the worker
     assert len(engine.calls) == 3 and engine.devices == ["cpu"] * 3
+    assert engine.data_dirs == [str(settings.LAB_DATA_DIR)] * 3  # the worker host's data folder
     events_before = len(_events(search))
     done = celery_worker.count("evaluate_candidate")
 
