@@ -7,11 +7,18 @@ the same seed and the same sequence of asks and tells give the same search,
 and ``state_dict()`` / ``from_state_dict()`` (JSON-compatible) let a
 restarted process continue exactly where the old one stopped.
 
-Order of proposals: the seed layers first, then random layers until the
-population (evaluated members plus initial candidates in flight) reaches
-``population_size``, then children: a tournament over a random subset of the
-population picks a winner on the contestants' Pareto front and one of the
-paper's mutations changes it. A rejected or failed candidate counts toward
+Order of proposals: the seed layers first, then random layers until
+``population_size`` initial layers have been proposed and at least
+``tournament_size`` of them made it into the population, then children: a
+tournament over a random subset of the population picks a winner on the
+contestants' Pareto front and one of the paper's mutations changes it. The
+population fills up to ``population_size`` with evaluated children, then ages.
+
+(Waiting for a full population of random survivors instead would spend the
+whole budget of small searches on random layers: about 5 in 6 random layers
+fail the numeric probe, so cpu-quick's 50 candidates would fill maybe 8 of
+its 16 places and never evolve. Real et al. likewise start from P random
+proposals.) A rejected or failed candidate counts toward
 the budget and never enters the population. No canonical hash is proposed
 twice (an internal set, plus the optional ``is_known`` lookup).
 """
@@ -31,7 +38,6 @@ from search_engine.random_layers import random_layer
 from search_engine.selection import tournament
 
 STATE_VERSION = 1
-INITIAL_KINDS = frozenset({"seed", "random"})
 
 # Bounds on the retries for a not-yet-seen hash. A new tournament is drawn
 # every TRIES_PER_TOURNAMENT tries so one parent whose children are all known
@@ -115,6 +121,7 @@ class Evolution:
         self._population: list[dict] = []  # {key, scores, document}, oldest first
         self._front: list[dict] = []  # {key, scores, vector}
         self._counts = {"proposed": 0, "evaluated": 0, "rejected": 0, "failed": 0}
+        self._initial_proposed = 0  # seed and random proposals
 
     # --- public API --------------------------------------------------------------
 
@@ -125,6 +132,8 @@ class Evolution:
         proposal = self._next_seed()
         if proposal is None:
             proposal = self._random() if self._initialising() else self._child()
+        if proposal.parent is None:
+            self._initial_proposed += 1
         self._seen.add(proposal.key)
         self._in_flight[proposal.key] = proposal
         self._counts["proposed"] += 1
@@ -200,9 +209,9 @@ class Evolution:
         return None
 
     def _initialising(self) -> bool:
-        initial_in_flight = sum(p.mutation in INITIAL_KINDS for p in self._in_flight.values())
-        filling = len(self._population) + initial_in_flight < self.config.population_size
-        return filling or not self._population
+        # a tournament needs contestants; an empty population can only grow by random layers
+        return (self._initial_proposed < self.config.population_size
+                or len(self._population) < self.config.tournament_size)
 
     def _random(self) -> Proposal:
         for _ in range(MAX_RANDOM_TRIES):
@@ -250,6 +259,7 @@ class Evolution:
             "seed": self.seed,
             "rng": rng_state(self._rng),
             "counts": dict(self._counts),
+            "initial_proposed": self._initial_proposed,
             "pending_seeds": [g.to_dict() for g in self._pending_seeds],
             "in_flight": [p.to_dict() for p in self._in_flight.values()],
             "population": [dict(m) for m in self._population],
@@ -269,6 +279,7 @@ class Evolution:
         evo = cls(SearchConfig.from_dict(state["config"]), seed=state["seed"], is_known=is_known)
         evo._rng = rng_from_state(state["rng"])
         evo._counts = {k: int(v) for k, v in state["counts"].items()}
+        evo._initial_proposed = int(state["initial_proposed"])
         evo._pending_seeds = [LayerGraph.from_dict(d) for d in state["pending_seeds"]]
         proposals = [Proposal.from_dict(p) for p in state["in_flight"]]
         evo._in_flight = {p.key: p for p in proposals}

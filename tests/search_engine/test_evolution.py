@@ -147,7 +147,26 @@ def test_seeds_come_first_then_random_then_children() -> None:
     first_child = next(i for i, k in enumerate(kinds) if k not in ("seed", "random"))
     assert all(k in ("seed", "random") for k in kinds[:first_child])
     assert kinds[2:first_child] and set(kinds[2:first_child]) == {"random"}
+    assert first_child >= 5
     assert set(kinds[first_child:]) <= {"op", "input", "node", "random"}
+
+
+def test_evolution_starts_after_population_size_initial_proposals() -> None:
+    """Random layers until population_size initial proposals are out and the
+    population can fill a tournament; then children, though the population
+    is not yet full (it fills with children)."""
+    cfg = make_config(population_size=10, tournament_size=3, budget=200)
+    evo = Evolution(cfg, seed=16)
+    kinds: list[str] = []
+    first, members = None, 0
+    while (p := evo.ask()) is not None:
+        if p.tournament is not None and first is None:
+            first, members = len(kinds), len(evo.population)
+        kinds.append(p.mutation)
+        evo.tell(p.key, fake_result(p.key))
+    assert first is not None and first >= 10 and set(kinds[:first]) == {"random"}
+    assert 3 <= members < 10  # about 1 in 4 fake results is not evaluated
+    assert len(evo.population) == 10
 
 
 def test_s_search_refuses_batch_seed_and_never_proposes_batch_ops() -> None:
