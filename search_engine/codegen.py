@@ -118,7 +118,7 @@ def generate_source(graph: LayerGraph, class_name: str = "EvolvedNorm") -> str:
     forward += [
         "weight = self.weight.to(x.dtype).reshape(1, -1, 1, 1)",
         "bias = self.bias.to(x.dtype).reshape(1, -1, 1, 1)",
-        f"y = (t{program.output} * weight + bias).to(input.dtype)",
+        f"y = torch.addcmul(bias, t{program.output}, weight).to(input.dtype)",
         "return y.expand_as(input)" if not program.output_is_full else "return y",
     ]
 

@@ -105,10 +105,9 @@ class CompiledLayer(nn.Module):
             else:
                 values.append(impl(*args, **kwargs))
         out = values[self._output_slot]
-        y = out * self.weight.to(x.dtype).reshape(1, -1, 1, 1) + self.bias.to(x.dtype).reshape(
-            1, -1, 1, 1
-        )
-        y = y.to(input.dtype)
+        # addcmul: the affine step in one kernel instead of two in eager mode.
+        y = torch.addcmul(self.bias.to(x.dtype).reshape(1, -1, 1, 1), out,
+                          self.weight.to(x.dtype).reshape(1, -1, 1, 1)).to(input.dtype)
         # The format broadcasts the output to the input's shape; only graphs
         # whose output ignores some axis need it.
         return y.expand_as(input) if self._expand_output else y
