@@ -57,6 +57,12 @@ def sent_tasks(monkeypatch) -> SentTasks:
     return sent
 
 
+@pytest.fixture
+def commit(django_capture_on_commit_callbacks):
+    """``with commit(): ...`` runs on-commit callbacks (task sends) as a real commit would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
 def _load_example(name: str) -> dict:
     from search_engine.library import load_reference
 

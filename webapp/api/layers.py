@@ -6,9 +6,8 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
-from pydantic import BaseModel, Field
 
-from webapp.api.pagination import MAX_PAGE_SIZE, paginate
+from webapp.api.pagination import PageQuery, paginate
 from webapp.api.schemas import (
     DocumentIn,
     LayerDetailOut,
@@ -24,11 +23,6 @@ from webapp.services import layers as svc
 from webapp.services.graphs import graph_validate
 
 router = Router(tags=["layers"])
-
-
-class PageQuery(BaseModel):
-    page: int = Field(1, ge=1, le=1_000_000)
-    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
 
 
 @router.post("/validate", response=ValidateOut)

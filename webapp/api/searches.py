@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 from pydantic import BaseModel, Field
 
-from webapp.api.pagination import MAX_PAGE_SIZE, paginate
+from webapp.api.pagination import PageQuery, paginate
 from webapp.api.schemas import CloneIn, ControlIn, EventsOut, SearchIn
 from webapp.selectors import candidates as cand_sel
 from webapp.selectors import searches as sel
@@ -18,13 +18,11 @@ from webapp.services import searches as svc
 router = Router(tags=["searches"])
 
 
-class PageQuery(BaseModel):
-    page: int = Field(1, ge=1, le=1_000_000)
-    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
+class SearchQuery(PageQuery):
     status: str | None = Field(None, max_length=20)
 
 
-class CandidateQuery(PageQuery):
+class CandidateQuery(SearchQuery):
     rejection_reason: str | None = Field(None, max_length=40)
     ordering: str = Field("-score", max_length=20)
 
@@ -53,7 +51,7 @@ def create_search(request: HttpRequest, body: SearchIn) -> Status:
 
 
 @router.get("", response=Any)
-def list_searches(request: HttpRequest, q: Query[PageQuery]) -> dict:
+def list_searches(request: HttpRequest, q: Query[SearchQuery]) -> dict:
     return paginate(sel.search_list(owner=request.auth, status=q.status), page=q.page, page_size=q.page_size,
                     serialize=sel.search_summary)
 

@@ -7,21 +7,11 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from webapp.errors import InvalidInput, NotFound
+from webapp.errors import NotFound
 from webapp.models import Layer, LayerVersion
 from webapp.selectors.layers import layer_get
 from webapp.services.graphs import ParsedLayer, graph_parse
-
-MAX_NAME = 100
-
-
-def _clean_name(name: Any) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidInput("name must be a non-empty string", field="name")
-    name = name.strip()
-    if len(name) > MAX_NAME:
-        raise InvalidInput(f"name must be at most {MAX_NAME} characters", field="name")
-    return name
+from webapp.services.names import name_clean
 
 
 def _add_version(*, layer: Layer, name: str, parsed: ParsedLayer) -> LayerVersion:
@@ -38,7 +28,7 @@ def _add_version(*, layer: Layer, name: str, parsed: ParsedLayer) -> LayerVersio
 
 @transaction.atomic
 def layer_create(*, owner: AbstractBaseUser, name: str, document: Any) -> Layer:
-    name = _clean_name(name)
+    name = name_clean(name=name)
     parsed = graph_parse(document=document)
     layer = Layer.objects.create(
         owner=owner,
@@ -56,7 +46,7 @@ def layer_create(*, owner: AbstractBaseUser, name: str, document: Any) -> Layer:
 @transaction.atomic
 def layer_update(*, owner: AbstractBaseUser, layer_id: int, name: str, document: Any) -> Layer:
     """Save a new version of the layer."""
-    name = _clean_name(name)
+    name = name_clean(name=name)
     parsed = graph_parse(document=document)
     layer = layer_get(owner=owner, layer_id=layer_id, for_update=True)
     layer.name = name

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -32,17 +31,12 @@ from webapp.services.advance import (
 )
 from webapp.services.events import event_append
 from webapp.services.graphs import graph_from_stored
+from webapp.services.names import name_clean
 from webapp.services.quotas import quota_check_new_search, quota_lock
 from webapp.services.rerank import rerank_jobs_stop
 
 MAX_SEEDS = 100
 CLONE_SEEDS = 5
-
-
-def _clean_name(name: Any) -> str:
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 100:
-        raise InvalidInput("name must be 1 to 100 characters", field="name")
-    return name.strip()
 
 
 def search_create(
@@ -58,7 +52,7 @@ def search_create(
     cloned_from: Search | None = None,
 ) -> Search:
     """Create a search and let it propose its first candidates (429 past the user's quota)."""
-    name = _clean_name(name)
+    name = name_clean(name=name)
     config = engine.config_build(preset=preset, overrides=overrides)
     if seed is None:
         seed = secrets.randbelow(2**31)

@@ -8,8 +8,9 @@ import secrets
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
-from webapp.errors import InvalidInput, NotFound
+from webapp.errors import NotFound
 from webapp.models import ApiToken
+from webapp.services.names import name_clean
 
 TOKEN_PREFIX = "lab_"
 
@@ -20,10 +21,9 @@ def token_hash(secret: str) -> str:
 
 def token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
     """Create a token; returns it with the secret, which is never retrievable again."""
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 100:
-        raise InvalidInput("name must be 1 to 100 characters", field="name")
+    name = name_clean(name=name)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=user, name=name.strip(), prefix=secret[:10], key_hash=token_hash(secret))
+    token = ApiToken.objects.create(user=user, name=name, prefix=secret[:10], key_hash=token_hash(secret))
     return token, secret
 
 

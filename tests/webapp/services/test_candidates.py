@@ -22,10 +22,6 @@ from webapp.services.throttle import redis_client
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
 
 @pytest.fixture(autouse=True)
 def broker_marker():

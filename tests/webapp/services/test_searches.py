@@ -22,11 +22,6 @@ from webapp.services.searches import search_clone, search_control, search_create
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    """Run on-commit callbacks (task sends) as a real commit would."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
 
 def test_create_proposes_parallel_candidates_and_enqueues(user, sent_tasks, commit):
     with commit():
