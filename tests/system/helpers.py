@@ -26,9 +26,9 @@ def tiny_overrides(**extra: object) -> dict:
         "budget": 4, "parallel": 2, "population_size": 4, "tournament_size": 2,
         "rerank_top_k": 0, "rerank_keep": 0,
         "eval": {
-            "dataset": "synthetic", "architectures": ["resnet50"], "steps": 12, "batch_size": 16,
-            "eval_batch_size": 64, "quality_steps": 4, "quality_threshold": 0.0, "stability_steps": 2,
-            "progress_every": 2, "train_examples": 256, "val_examples": 128,
+            "dataset": "synthetic", "architectures": ["resnet50"], "width": 0.125, "depth": 0.2,
+            "steps": 8, "batch_size": 16, "eval_batch_size": 64, "quality_steps": 2, "quality_threshold": 0.0,
+            "stability_steps": 1, "progress_every": 2, "train_examples": 128, "val_examples": 64,
         },
     }
     for key, value in extra.items():

@@ -34,7 +34,7 @@ from webapp.runtime.redis import EmbeddedRedis, ensure_embedded_redis
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
 FAST = {"LAB_HEARTBEAT_SECONDS": "0.5", "LAB_HEARTBEAT_TIMEOUT": "6", "LAB_REAPER_INTERVAL": "1"}
-QUICK_EVAL = {"stability_steps": 0, "steps": 8, "quality_steps": 2}
+QUICK_EVAL = {"stability_steps": 0}
 
 
 def _running(http, search_id: int) -> list[dict]:  # noqa: ANN001

@@ -1,8 +1,9 @@
 """The whole application as the README starts it: sign up, make a layer, search, follow live, download.
 
-``lab_server`` runs ``python manage.py lab`` (embedded Redis or REDIS_URL,
-migrations, daphne, the workers, beat) in a subprocess; everything below goes
-through HTTP and the websocket only, as a browser would.
+``lab_factory`` runs ``python manage.py lab`` (embedded Redis or REDIS_URL,
+migrations, daphne, the workers, beat) in a subprocess, a lab of this test's
+own so no other test's search shares its one evaluation worker; everything
+below goes through HTTP and the websocket only, as a browser would.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import io
 import json
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -45,7 +47,8 @@ def _layer_class(module) -> type[torch.nn.Module]:  # noqa: ANN001
     return classes[0]
 
 
-def test_sign_up_design_search_follow_and_download(lab_server: LabServer, tmp_path: Path) -> None:
+def test_sign_up_design_search_follow_and_download(lab_factory: Callable[..., LabServer], tmp_path: Path) -> None:
+    lab_server = lab_factory()
     user = lab_server.signup(lab_server.unique_name("ada"), "a-long-enough-password")
     http = lab_server.client(user)
 

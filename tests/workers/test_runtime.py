@@ -81,10 +81,10 @@ class _Lines:
         return "\n".join(self.lines)
 
 
-def test_supervisor_prefixes_output_and_stops_children_in_reverse_order() -> None:
+def test_supervisor_prefixes_output_and_stops_the_service_others_need_last() -> None:
     out = _Lines()
     sup = Supervisor(out=out)
-    a = sup.start(ChildSpec(name="a", argv=_sleeper(), grace=5))
+    a = sup.start(ChildSpec(name="a", argv=_sleeper(), grace=5, stop_last=True))
     b = sup.start(ChildSpec(name="b", argv=_sleeper(), grace=5))
     deadline = time.monotonic() + 10
     while out.text().count("| up") < 2 and time.monotonic() < deadline:

@@ -1,9 +1,9 @@
 """Supervising the child processes of ``manage.py lab`` and ``manage.py gpu_workers``.
 
 Each child runs in its own session, so a Ctrl-C in the terminal reaches only
-the supervisor, which then stops the children in reverse start order: a stop
-signal, a grace period, an optional second signal (Celery's cold shutdown),
-then SIGKILL to the child's whole process group. Children are also asked
+the supervisor, which then stops the children all at once (Redis after the
+rest): a stop signal, a grace period, an optional second signal (Celery's
+cold shutdown), then SIGKILL to the child's whole process group. Children are also asked
 (``PR_SET_PDEATHSIG``) to receive SIGTERM if the supervisor itself dies
 without cleaning up, so a killed test run leaves no orphans holding ports.
 
@@ -49,6 +49,7 @@ class ChildSpec:
     ``stop_signals`` are sent in turn, each followed by up to ``grace`` seconds
     of waiting; SIGKILL to the process group follows if the child is still
     alive. ``ready`` is polled after start by ``Supervisor.wait_ready``.
+    Children stop together, those with ``stop_last`` after all the others.
     """
 
     name: str
@@ -59,6 +60,7 @@ class ChildSpec:
     restart: bool = True
     ready: Callable[[], bool] | None = None
     on_restart: Callable[[], None] | None = None
+    stop_last: bool = False  # a service the others need while they shut down (Redis)
 
 
 @dataclass
@@ -200,9 +202,15 @@ class Supervisor:
 
     # -- stopping ---------------------------------------------------------------
     def stop_all(self) -> None:
-        """Stop children in reverse start order; a second Ctrl-C skips the grace periods."""
-        for child in reversed(self.children):
-            self.stop_child(child)
+        """Stop every child at once (``stop_last`` ones afterwards); a second Ctrl-C skips the grace periods."""
+        first = [c for c in reversed(self.children) if not c.spec.stop_last]
+        last = [c for c in reversed(self.children) if c.spec.stop_last]
+        for group in (first, last):
+            stoppers = [threading.Thread(target=self.stop_child, args=(c,)) for c in group]
+            for thread in stoppers:
+                thread.start()
+            for thread in stoppers:
+                thread.join()
         for child in self.children:
             if child.reader is not None:
                 child.reader.join(timeout=2)

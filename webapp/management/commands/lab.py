@@ -8,8 +8,8 @@ the CPU; ``--eval-workers`` processes) and Celery beat (the reaper's clock).
 Two workers, not one on both queues, so a ten-minute evaluation never holds
 up the bookkeeping of every other search.
 
-Ctrl-C or SIGTERM stops everything in reverse order (a second Ctrl-C kills
-at once). A child that dies is restarted; one that keeps dying stops the lab
+Ctrl-C or SIGTERM stops everything, Redis last (a second Ctrl-C kills at
+once). A child that dies is restarted; one that keeps dying stops the lab
 with a non-zero status (see ``webapp.runtime.processes``).
 """
 
@@ -145,6 +145,7 @@ class Command(BaseCommand):
             argv=redis_server_argv(sock),
             ready=lambda: redis_ping(sock),
             on_restart=lambda: prepare_socket_path(sock),
+            stop_last=True,
         ))
         sup.wait_ready(child, timeout=20)
 
