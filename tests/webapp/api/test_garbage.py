@@ -115,3 +115,13 @@ def test_every_path_param_is_an_integer():
     for path in schema["paths"]:
         for name in re.findall(r"{(\w+)}", path):
             assert name.endswith("_id") or name == "version"
+
+
+@pytest.mark.parametrize("method, url, status", [
+    ("patch", "/api/layers/1", 405), ("get", "/api/layers/validate", 405), ("delete", "/api/searches", 405),
+    ("get", "/api/nope", 404), ("get", "/api/layers/", 404), ("post", "/api/searches/1/unknown", 404),
+])
+def test_unrouted_api_requests_have_the_error_shape(api, method, url, status):
+    response = getattr(api, method)(url)
+    assert response.status_code == status
+    assert set(response.json()["error"]) == {"code", "message", "node", "field"}
