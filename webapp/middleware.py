@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from webapp.api.errors import _HTTP_CODES, error_body
+from webapp.api.errors import HTTP_CODES, error_body
 
 _MESSAGES = {404: "Not found.", 405: "Method not allowed."}
 
@@ -24,7 +24,7 @@ class ApiErrorShapeMiddleware:
             and not response.get("Content-Type", "").startswith("application/json")
         ):
             status = response.status_code
-            code = _HTTP_CODES.get(status, "invalid_request")
+            code = HTTP_CODES.get(status, "invalid_request")
             message = _MESSAGES.get(status, response.reason_phrase or "Invalid request.")
             shaped = JsonResponse(error_body(code, message), status=status,
                                   json_dumps_params={"separators": (", ", ": ")})

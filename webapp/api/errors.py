@@ -18,7 +18,7 @@ from webapp.errors import LabError
 
 log = logging.getLogger(__name__)
 
-_HTTP_CODES = {
+HTTP_CODES = {
     400: "invalid_request",
     401: "not_authenticated",
     403: "forbidden",
@@ -63,7 +63,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-        code = _HTTP_CODES.get(exc.status_code, "invalid_request" if exc.status_code < 500 else "server_error")
+        code = HTTP_CODES.get(exc.status_code, "invalid_request" if exc.status_code < 500 else "server_error")
         return respond(request, exc.status_code, error_body(code, str(exc)))
 
     @api.exception_handler(Http404)
