@@ -81,6 +81,15 @@ def search_refresh_counts(*, search: Search) -> None:
     search.save(update_fields=["counts"])
 
 
+def candidates_drop_queued(*, search: Search, reason: str, message: str) -> None:
+    """Fail the candidates that never started (search row locked): stop, or the search failed."""
+    dropped = list(Candidate.objects.filter(search=search, status=CandidateStatus.QUEUED).values_list("pk", flat=True))
+    Candidate.objects.filter(pk__in=dropped).update(
+        status=CandidateStatus.FAILED, rejection_reason=reason, message=message, finished_at=timezone.now())
+    for candidate in Candidate.objects.filter(pk__in=dropped).order_by("id"):
+        event_append(search=search, type="candidate.finished", payload={"candidate": candidate_summary(candidate)})
+
+
 def _in_flight(search: Search) -> int:
     return Candidate.objects.filter(search=search, status__in=IN_FLIGHT_STATUSES).count()
 
@@ -179,6 +188,7 @@ def _create_candidate(search: Search, proposal, evo) -> Candidate | None:
 def advance_locked(*, search: Search, quota: UserQuota) -> None:
     """Advance ``search``; the caller holds the quota and search row locks."""
     if search.status in DONE_STATUSES:
+        search_refresh_counts(search=search)  # a late report still counts
         return
     if search.stage == SearchStage.RERANK:
         from webapp.services.rerank import rerank_check
@@ -204,6 +214,7 @@ def advance_locked(*, search: Search, quota: UserQuota) -> None:
             except Exception as exc:  # EvolutionError, or a bug: the search cannot go on
                 log.exception("search %s: engine could not propose", search.pk)
                 _save_state(search, evo)
+                candidates_drop_queued(search=search, reason="error", message="the search failed")
                 search_refresh_counts(search=search)
                 search_set_status(search=search, status=SearchStatus.FAILED, stage=SearchStage.DONE,
                                   reason=f"the engine could not propose a candidate: {exc}")

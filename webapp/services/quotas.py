@@ -42,5 +42,6 @@ def quota_check_new_search(*, quota: UserQuota) -> None:
 def quota_in_flight_room(*, quota: UserQuota) -> int:
     """How many more candidates the user may have queued or running, across all searches."""
     _, limit = quota_limits(quota=quota)
-    in_flight = Candidate.objects.filter(search__owner_id=quota.user_id, status__in=IN_FLIGHT_STATUSES).count()
+    in_flight = Candidate.objects.filter(search__owner_id=quota.user_id, status__in=IN_FLIGHT_STATUSES,
+                                         search__status__in=ACTIVE_SEARCH_STATUSES).count()
     return max(0, limit - in_flight)

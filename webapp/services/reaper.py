@@ -63,7 +63,8 @@ def _reap_candidate(*, candidate_id: int, search_id: int, cutoff: datetime) -> i
         if candidate.status != CandidateStatus.RUNNING or candidate.last_heartbeat >= cutoff:
             return 0  # it reported or beat in the meantime
         silent = int(settings.LAB_HEARTBEAT_TIMEOUT)
-        if candidate.attempts < settings.LAB_MAX_ATTEMPTS and search.status != SearchStatus.STOPPING:
+        wanted = search.status in (SearchStatus.RUNNING, SearchStatus.PAUSED)
+        if candidate.attempts < settings.LAB_MAX_ATTEMPTS and wanted:
             candidate.status = CandidateStatus.QUEUED
             candidate.save(update_fields=["status"])
             reason = f"no heartbeat from {candidate.worker or 'the worker'} for {silent} s"
@@ -71,8 +72,8 @@ def _reap_candidate(*, candidate_id: int, search_id: int, cutoff: datetime) -> i
                          payload={"candidate_id": candidate.pk, "attempt": candidate.attempts, "reason": reason})
             dispatch.task_enqueue(name=dispatch.TASK_EVALUATE, args=[candidate.pk], queue=dispatch.EVAL_QUEUE)
         else:
-            reason = ("stopped while its worker was silent" if search.status == SearchStatus.STOPPING
-                      else f"no heartbeat for {silent} s, {candidate.attempts} attempts")
+            reason = (f"no heartbeat for {silent} s, {candidate.attempts} attempts" if wanted
+                      else f"the search is {search.status} and the worker went silent")
             candidate.status = CandidateStatus.LOST
             candidate.rejection_reason = "lost"
             candidate.message = reason

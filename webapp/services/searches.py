@@ -8,7 +8,6 @@ from collections.abc import Iterator, Sequence
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone
 
 from webapp.errors import InvalidInput, InvalidState, NotFound
 from webapp.models import (
@@ -21,10 +20,10 @@ from webapp.models import (
     SearchStatus,
     UserQuota,
 )
-from webapp.selectors.candidates import candidate_summary
 from webapp.services import engine
 from webapp.services.advance import (
     advance_locked,
+    candidates_drop_queued,
     search_locked,
     search_refresh_counts,
     search_set_status,
@@ -121,14 +120,7 @@ def search_stop(*, owner: AbstractBaseUser, search_id: int) -> Search:
     with _locked_owned(owner, search_id) as (search, quota):
         if search.status not in (SearchStatus.QUEUED, SearchStatus.RUNNING, SearchStatus.PAUSED):
             raise InvalidState(f"cannot stop a {search.status} search")
-        now = timezone.now()
-        dropped = list(Candidate.objects.filter(search=search, status=CandidateStatus.QUEUED)
-                       .values_list("pk", flat=True))
-        Candidate.objects.filter(pk__in=dropped).update(
-            status=CandidateStatus.FAILED, rejection_reason="stopped", message="the search was stopped",
-            finished_at=now)
-        for candidate in Candidate.objects.filter(pk__in=dropped):
-            event_append(search=search, type="candidate.finished", payload={"candidate": candidate_summary(candidate)})
+        candidates_drop_queued(search=search, reason="stopped", message="the search was stopped")
         rerank_jobs_stop(search=search)
         search_set_status(search=search, status=SearchStatus.STOPPING, reason="stopped")
         search_refresh_counts(search=search)

@@ -159,3 +159,26 @@ def test_real_send_reaches_the_broker_queue(user, monkeypatch):
     finally:
         for m in mine:
             client.lrem(queue, 0, m)
+
+
+def test_silent_worker_of_a_finished_search_is_lost_not_requeued(user, settings):
+    settings.LAB_HEARTBEAT_TIMEOUT = 60
+    search = make_search(user, parallel=1)
+    cid = queued_ids(search)[0]
+    candidate_start(candidate_id=cid, worker="w")
+    Search.objects.filter(pk=search.pk).update(status="failed")
+    assert candidates_reap_stale(now=later(61)) == 1
+    c = Candidate.objects.get(pk=cid)
+    assert c.status == "lost" and "failed" in c.message
+
+
+def test_in_flight_quota_ignores_finished_searches(user, settings):
+    from webapp.models import UserQuota
+    from webapp.services.quotas import quota_in_flight_room
+
+    settings.LAB_QUOTA_IN_FLIGHT = 5
+    search = make_search(user, parallel=2)
+    quota = UserQuota.objects.get(user=user)
+    assert quota_in_flight_room(quota=quota) == 3
+    Search.objects.filter(pk=search.pk).update(status="failed")
+    assert quota_in_flight_room(quota=quota) == 5

@@ -228,7 +228,7 @@ def test_bad_inputs_are_invalid_input(user, other_user, s0_doc):
 def test_engine_failure_fails_the_search(user, monkeypatch):
     from search_engine.evolution import Evolution, EvolutionError
 
-    search = make_search(user, parallel=1)
+    search = make_search(user, parallel=2)
 
     def broken(self):
         raise EvolutionError("no new layers")
@@ -237,6 +237,7 @@ def test_engine_failure_fails_the_search(user, monkeypatch):
     run_one(queued_ids(search)[0])
     search.refresh_from_db()
     assert search.status == "failed" and "no new layers" in search.status_reason
+    assert not queued_ids(search) and search.counts["queued"] == 0  # nothing left to hold the quota
     assert event_types(search)[-1] == "search.status"
 
 
