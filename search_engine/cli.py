@@ -17,13 +17,16 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, NoReturn
 
 from search_engine.config import ConfigError, SearchConfig
+from search_engine.evolution import EvolutionError
 from search_engine.graph import GraphError, LayerGraph
 
 PROG = "python -m search_engine"
+EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
@@ -158,6 +161,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise UsageError("--workers must be at least 1")
     config, seed = _search_config(args, load_results if args.resume else None)
     seeds = [load_layer(s) for s in args.seed_layer] + [load_layer(s) for s in args.seed_reference]
+    for graph in seeds:
+        if config.mode == "S" and graph.mode == "B":
+            raise UsageError(f"seed layer {graph.name[:40]!r} uses batch statistics; "
+                             "an S search allows none")
     workers = args.workers or config.parallel
     bar = _progress_bar(args, config, Path(args.out))
     try:
@@ -286,9 +293,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ConfigError, GraphError) as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    except ValueError as err:  # e.g. a seed layer that does not fit the search's mode
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+    except (EvolutionError, BrokenProcessPool) as err:
+        # the search stopped, not the user's mistake; results.json holds the state
+        print(f"{PROG}: search stopped: {err or type(err).__name__}; "
+              "continue with --resume", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; a search continues with --resume", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -9,9 +9,11 @@ change what the layer computes) and then
 
 New inputs are drawn only from nodes that do not depend on the mutated node,
 so no mutation can close a cycle. :func:`mutate` picks one of the three at
-random and retries until the child is valid, its output depends on ``x``, its
-canonical hash differs from the parent's and it respects the node cap, or
-raises :class:`MutationError` after a bounded number of tries.
+random and retries until the child is valid, its output follows ``x``
+through element-wise ops (so it depends on x; see
+:func:`search_engine.random_layers.output_follows_x`), its canonical hash
+differs from the parent's and it respects the node cap, or raises
+:class:`MutationError` after a bounded number of tries.
 
 Mutations never add a node by themselves, and rewiring can leave part of the
 parent dead, so without help graphs would only shrink. ``mutate`` therefore
@@ -34,7 +36,7 @@ from search_engine.random_layers import (
     allowed_ops,
     descendants,
     fresh_id,
-    output_depends_on_x,
+    output_follows_x,
     sample_node,
     sample_params,
 )
@@ -42,12 +44,12 @@ from search_engine.random_layers import (
 MUTATIONS: tuple[str, ...] = ("op", "input", "node")
 
 # Most single tries succeed; a bound keeps a pathological parent (e.g. one
-# whose every change breaks the x-dependence) from hanging the search.
-MAX_MUTATION_ATTEMPTS = 100
-# A failed try is retried with the same kind a few times before another kind
-# is drawn: redrawing the kind at every try skewed the kinds towards "op"
-# (56% of children), which fails least often.
-TRIES_PER_KIND = 10
+# whose every change breaks the path from x) from hanging the search. The
+# kinds are tried in a random order, each up to a third of the attempts: a
+# kind drawn afresh at every try skewed children towards "op" (56%), which
+# fails least often, and a few kinds drawn at random could all be "input",
+# which can never succeed for a one-node parent such as tanh(x).
+MAX_MUTATION_ATTEMPTS = 120
 
 
 class MutationError(RuntimeError):
@@ -67,9 +69,9 @@ def pick_live_node(graph: LayerGraph, rng: random.Random) -> Node:
 def replace_node(graph: LayerGraph, new: Node) -> LayerGraph:
     """The graph with the node of ``new.id`` swapped for ``new`` (raises GraphError)."""
     nodes = [new if n.id == new.id else n for n in graph.nodes]
-    if not output_depends_on_x(nodes, graph.output):
-        # cheaper than letting validation build the error message
-        raise GraphError("output_independent_of_x", "the output does not depend on x")
+    if not output_follows_x(nodes, graph.output):
+        # the search's own rule, stronger than validation's "depends on x"
+        raise GraphError("output_independent_of_x", "no element-wise path from x to the output")
     return LayerGraph.from_nodes(nodes, graph.output, eps=graph.eps, momentum=graph.momentum)
 
 
@@ -175,8 +177,8 @@ def mutate(
 ) -> tuple[LayerGraph, str]:
     """A random child of ``graph`` and the mutation kind that made it.
 
-    The child is a valid graph of live nodes only, whose output depends on x,
-    whose canonical hash differs from the parent's, which has at most
+    The child is a valid graph of live nodes only, whose output follows x
+    through element-wise ops, whose canonical hash differs from the parent's, which has at most
     ``max_nodes`` nodes (see :func:`within_cap`) and which, in mode S, has no
     ``batch_*`` op.
     ``reserve`` bounds the dead random nodes offered for revival (default:
@@ -190,15 +192,14 @@ def mutate(
     parent_hash = graph.canonical_hash()
     target = max_nodes if reserve is None else min(len(live.nodes) + reserve, max_nodes)
     base = pad_with_dead_nodes(live, rng, ops, target)
-    for attempt in range(attempts):
-        if attempt % TRIES_PER_KIND == 0:
-            kind = rng.choice(MUTATIONS)
-        try:
-            child = prune_dead(MUTATION_FUNCTIONS[kind](base, rng, ops))
-        except GraphError:
-            continue
-        if within_cap(child, graph, max_nodes) and child.canonical_hash() != parent_hash:
-            return child, kind
+    for kind in rng.sample(MUTATIONS, len(MUTATIONS)):
+        for _ in range(attempts // len(MUTATIONS)):
+            try:
+                child = prune_dead(MUTATION_FUNCTIONS[kind](base, rng, ops))
+            except GraphError:
+                continue
+            if within_cap(child, graph, max_nodes) and child.canonical_hash() != parent_hash:
+                return child, kind
     raise MutationError(
         f"no valid child of {parent_hash[:12]} differing from it in {attempts} tries"
     )

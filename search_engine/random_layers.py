@@ -3,7 +3,8 @@
 A random layer is a sequence of ``num_nodes`` intermediate nodes; each picks an
 op from :data:`search_engine.ops.OPS` (``batch_*`` ops only in mode B) and its
 inputs from the four inputs and the nodes before it. The last node is the
-output; samples whose output does not depend on ``x`` are drawn again.
+output; samples without a path of element-wise ops from ``x`` to the output
+(see :func:`output_follows_x`) are drawn again.
 
 Inputs are uniform except where a node that nobody reads yet must be read by
 one of the slots left (see :func:`sample_live_nodes`): with purely uniform
@@ -28,9 +29,9 @@ MODES = ("B", "S")
 # let the search pick among them.
 GROUP_CHOICES: tuple[int, ...] = (32,)
 
-# A random layer needs x in its output's ancestry; for small graphs most
-# samples have it, so this bound is only reached when something is broken.
-MAX_SAMPLE_ATTEMPTS = 1000
+# About 1 sample in 15 has an element-wise path from x to the output, so
+# this bound is only reached when something is broken.
+MAX_SAMPLE_ATTEMPTS = 10_000
 
 
 class SamplingError(RuntimeError):
@@ -98,9 +99,28 @@ def descendants(nodes: Iterable[Node], target: str) -> set[str]:
     return seen
 
 
-def output_depends_on_x(nodes: Sequence[Node], output: str) -> bool:
-    """Cheap pre-check before building a LayerGraph (which would raise instead)."""
-    return "x" in ancestors({n.id: n for n in nodes}, output)
+def output_follows_x(nodes: Sequence[Node], output: str) -> bool:
+    """Whether a path of element-wise ops leads from x to the output.
+
+    Stronger than "depends on x", which LayerGraph checks: an output reached
+    from x only through aggregations is a function of statistics, constant
+    over the reduced axes, so the layer erases the spatial pattern. Such
+    layers fail the numeric probe or train to chance, and cost a budget slot
+    each; of random 4-node layers meeting this rule 44% pass the probe,
+    against 16% of those that merely depend on x. Every EvoNorm layer meets it.
+    """
+    by_id = {n.id: n for n in nodes}
+    stack, seen = [output], set()
+    while stack:
+        current = stack.pop()
+        if current == "x":
+            return True
+        node = by_id.get(current)
+        if node is None or current in seen or OPS[node.op].category != "elementwise":
+            continue
+        seen.add(current)
+        stack.extend(node.inputs)
+    return False
 
 
 def fresh_id(taken: Collection[str]) -> str:
@@ -146,7 +166,8 @@ def sample_live_nodes(num_nodes: int, ops: Sequence[str], rng: random.Random) ->
 def random_layer(
     rng: random.Random, *, mode: str, num_nodes: int, name: str = "random"
 ) -> LayerGraph:
-    """A random valid layer of exactly ``num_nodes`` nodes, all live, output depending on x.
+    """A random valid layer of exactly ``num_nodes`` nodes, all live, whose output
+    follows x through element-wise ops (:func:`output_follows_x`).
 
     In mode S no node is a ``batch_*`` op.
     """
@@ -155,8 +176,8 @@ def random_layer(
     ops = allowed_ops(mode)
     for _ in range(MAX_SAMPLE_ATTEMPTS):
         nodes = sample_live_nodes(num_nodes, ops, rng)
-        if output_depends_on_x(nodes, nodes[-1].id):
+        if output_follows_x(nodes, nodes[-1].id):
             return LayerGraph.from_nodes(nodes, nodes[-1].id, name=name)
     raise SamplingError(
-        f"no random layer of {num_nodes} nodes depended on x in {MAX_SAMPLE_ATTEMPTS} tries"
+        f"no random layer of {num_nodes} nodes followed x in {MAX_SAMPLE_ATTEMPTS} tries"
     )

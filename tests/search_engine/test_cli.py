@@ -193,8 +193,9 @@ def test_tiny_real_search_interrupted_and_resumed(tmp_path: Path) -> None:
     part_doc = json.loads(part.read_text())
     check_results(part_doc, 4)
     assert part_doc["candidates"][: len(saved["candidates"])] == saved["candidates"]
-    # The first 4 proposals (seed, then random: the population of 16 is not
-    # full yet) do not depend on scores, so they match the 2-worker run. Scores
+    # The first 4 proposals (seed, then random: fewer than population_size=16
+    # initial layers are out) do not depend on scores, so they match the
+    # 2-worker run. Scores
     # and statuses may differ: 1 and 2 worker processes use different torch
     # thread counts, and float sums in another order can tip a borderline layer.
     fields = ("key", "parent", "mutation")

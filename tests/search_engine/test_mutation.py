@@ -19,7 +19,7 @@ from search_engine.mutation import (
     prune_dead,
 )
 from search_engine.ops import OPS
-from search_engine.random_layers import allowed_ops, random_layer
+from search_engine.random_layers import allowed_ops, output_follows_x, random_layer
 
 
 def test_ten_thousand_mutations_all_valid() -> None:
@@ -35,6 +35,7 @@ def test_ten_thousand_mutations_all_valid() -> None:
             again = LayerGraph.from_dict(child.to_dict())  # full validation
             assert again.canonical_hash() == child.canonical_hash() != parent.canonical_hash()
             assert len(child.nodes) <= 12 and not child.dead_nodes()
+            assert output_follows_x(child.nodes, child.output)
             if mode == "S":
                 assert not child.has_batch_ops()
             if rng.random() < 0.5:

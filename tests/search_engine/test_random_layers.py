@@ -6,13 +6,15 @@ import random
 
 import pytest
 
-from search_engine.graph import LayerGraph
+from search_engine.graph import LayerGraph, Node
+from search_engine.library import load_reference
 from search_engine.ops import OPS
 from search_engine.random_layers import (
     allowed_ops,
     ancestors,
     descendants,
     fresh_id,
+    output_follows_x,
     random_layer,
     sample_live_nodes,
 )
@@ -27,6 +29,7 @@ def test_random_layers_are_valid_and_fully_live(mode: str, num_nodes: int) -> No
         assert len(g.nodes) == num_nodes
         assert len(g.live_nodes()) == num_nodes
         assert "x" in ancestors({n.id: n for n in g.nodes}, g.output)
+        assert output_follows_x(g.nodes, g.output)
         # round-trips through the document format, i.e. passes full validation
         assert LayerGraph.from_dict(g.to_dict()).canonical_hash() == g.canonical_hash()
         if mode == "S":
@@ -75,3 +78,13 @@ def test_graph_helpers() -> None:
     first = g.topological_order()[0]
     assert g.output in descendants(g.nodes, first)
     assert fresh_id({"n1", "n2", "x"}) not in {"n1", "n2", "x"}
+
+
+def test_output_follows_x_needs_an_elementwise_path() -> None:
+    s0 = load_reference("evonorm_s0")
+    assert output_follows_x(s0.nodes, s0.output)
+    stats_only = [Node("m", "instance_mean", ("x",)), Node("s", "sigmoid", ("m",))]
+    assert not output_follows_x(stats_only, "s")
+    mixed = [*stats_only, Node("o", "mul", ("s", "x"))]
+    assert output_follows_x(mixed, "o")
+    assert not output_follows_x([Node("c", "sigmoid", ("v0",))], "c")
