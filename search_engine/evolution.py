@@ -139,11 +139,14 @@ class Evolution:
         self._counts["proposed"] += 1
         return proposal
 
-    def tell(self, key: str, result: dict) -> dict:
-        """Record the result (``EvalResult.to_dict()``) of an in-flight candidate.
+    def tell(self, key: str | Proposal, result: dict) -> dict:
+        """Record the result (``EvalResult.to_dict()``) of an in-flight candidate,
+        named by its key (or given as the Proposal itself).
 
         Returns the population change ``{"added": hash | None, "removed": [hash]}``.
         """
+        if isinstance(key, Proposal):
+            key = key.key
         proposal = self._in_flight.pop(key, None)
         if proposal is None:
             raise KeyError(f"candidate {key[:12]} is not in flight (never asked, or told before)")

@@ -241,7 +241,7 @@ def test_many_in_flight_before_any_tell() -> None:
     assert all(isinstance(p, Proposal) for p in asked) and evo.ask() is None
     assert not evo.done
     for p in reversed(asked):
-        evo.tell(p.key, fake_result(p.key))
+        evo.tell(p, fake_result(p.key))  # the Proposal itself names it too
     assert evo.done
 
 
