@@ -205,8 +205,9 @@ def advance_locked(*, search: Search, quota: UserQuota) -> None:
     if search.status == SearchStatus.QUEUED:
         search_set_status(search=search, status=SearchStatus.RUNNING)
     in_flight = _in_flight(search)
-    exhausted = False
-    if search.status == SearchStatus.RUNNING and not _wall_time_spent(search, config):
+    # Out of budget: the wall time is spent, or (below) the engine has no proposal left.
+    exhausted = search.status == SearchStatus.RUNNING and _wall_time_spent(search, config)
+    if search.status == SearchStatus.RUNNING and not exhausted:
         room = min(config.parallel - in_flight, quota_in_flight_room(quota=quota))
         for _ in range(max(0, room)):
             try:
@@ -226,8 +227,6 @@ def advance_locked(*, search: Search, quota: UserQuota) -> None:
             if _create_candidate(search, proposal, evo) is not None:
                 search.proposed += 1
                 in_flight += 1
-    else:
-        exhausted = True
     if changed:
         _save_state(search, evo)
     search_refresh_counts(search=search)
