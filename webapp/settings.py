@@ -119,7 +119,11 @@ else:
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [CHANNEL_REDIS_HOST], "prefix": env_str("LAB_CHANNEL_PREFIX", "lab")},
+        # A replaying consumer reads its channel only after the replay: room for
+        # a burst of events meanwhile (a drop is refetched from the database
+        # on the next event anyway).
+        "CONFIG": {"hosts": [CHANNEL_REDIS_HOST], "prefix": env_str("LAB_CHANNEL_PREFIX", "lab"),
+                   "capacity": 1500, "expiry": 60},
     }
 }
 
