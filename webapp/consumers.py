@@ -4,8 +4,9 @@ On connect the consumer joins the search's group first and only then replays
 stored events with ``seq > after`` from the database, so nothing published
 in between is missed. Live events at or below the last sequence sent are
 dropped; a live event beyond the next expected one makes the consumer fetch
-the gap from the database first. The result: every stored event once, in
-order. Progress events (``seq`` null) are forwarded as they come.
+the gap from the database first, and a client's ping first sends any stored
+event it has not had (a lost push at the very end). The result: every stored
+event once, in order. Progress events (``seq`` null) are forwarded as they come.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ class SearchEventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content, **kwargs) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":
+            # A ping also closes a gap at the tail (a push lost with no event after it).
+            await self._send_stored(up_to=None)
             await self.send_json({"type": "pong"})
             return
         await self.send_json({"type": "error", "payload": {

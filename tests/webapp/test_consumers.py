@@ -204,3 +204,16 @@ def _append_many(search, n: int) -> None:
     with transaction.atomic():
         for i in range(n):
             events_svc.event_append(search=search, type="test.filler", payload={"i": i})
+
+
+async def test_ping_delivers_a_lost_last_push(cookie, search, monkeypatch):
+    stored = await stored_seqs(search)
+    comm = communicator(search.pk, cookie=cookie, after=stored[-1])
+    assert (await comm.connect())[0]
+    monkeypatch.setattr(events_svc, "_push", lambda search_id, message: None)  # every push lost
+    await sync_to_async(_append_many)(search, 2)
+    assert await comm.receive_nothing(timeout=0.3)
+    await comm.send_json_to({"type": "ping"})
+    got = [await comm.receive_json_from() for _ in range(3)]
+    assert [e.get("seq") for e in got[:2]] == [stored[-1] + 1, stored[-1] + 2] and got[2] == {"type": "pong"}
+    await comm.disconnect()
