@@ -80,3 +80,13 @@ def test_gpu_workers_dry_run_prints_one_pinned_worker_per_slot() -> None:
         call_command("gpu_workers", "--gpus", "0,0", "--dry-run", stdout=out)
     with pytest.raises(CommandError):
         call_command("gpu_workers", "--slots-per-gpu", "0", "--dry-run", stdout=out)
+
+
+def test_gpu_check_runs_each_slot_in_its_own_pinned_process() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "workers.gpu_check", "--cpu-slots", "2"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count(": OK {") == 2 and '"device": "cpu"' in done.stdout
