@@ -72,7 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     gpus = [int(g) for g in args.gpus.split(",") if g.strip()] if args.gpus else visible_gpus()
     slots = slot_plan(gpus, args.slots_per_gpu) + [Slot(gpu=None, index=k) for k in range(args.cpu_slots)]
     print(f"LAB_DEVICE=auto resolves to {resolve_device('auto')} here; {len(gpus)} GPU(s) visible: {gpus}")
-    expected = {g: _uuid(g) for g in gpus}
+    # torch numbers the GPUs an outer CUDA_VISIBLE_DEVICES leaves visible 0, 1, ...
+    outer = os.environ.get("CUDA_VISIBLE_DEVICES")
+    position = {int(x): i for i, x in enumerate(outer.split(","))} if outer else {g: g for g in gpus}
+    expected = {g: _uuid(position[g]) for g in gpus}
     argv_child = [sys.executable, "-m", "workers.gpu_check", "--child"] + (["--evaluate"] if args.evaluate else [])
     started = time.perf_counter()
     procs = [(slot, subprocess.Popen(argv_child, env=slot.env(dict(os.environ)), stdout=subprocess.PIPE, text=True))

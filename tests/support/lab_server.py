@@ -97,23 +97,32 @@ class _PrivateDatabase:
 
     @classmethod
     def create(cls, url: str) -> _PrivateDatabase:
-        import psycopg
-
         name = f"labtest_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(_pg_dsn(url), autocommit=True) as conn:
+        with _admin_connection(url) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return cls(admin_url=url, name=name)
 
     @property
     def url(self) -> str:
-        parts = urlsplit(self.admin_url)
-        return urlunsplit(parts._replace(path=f"/{self.name}"))
+        return _with_database(self.admin_url, self.name)
 
     def drop(self) -> None:
-        import psycopg
-
-        with psycopg.connect(_pg_dsn(self.admin_url), autocommit=True) as conn:
+        with _admin_connection(self.admin_url) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def _with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def _admin_connection(url: str):  # noqa: ANN202 - a psycopg connection
+    """Autocommit connection to the server's ``postgres`` database (the named one may not exist yet)."""
+    import psycopg
+
+    try:
+        return psycopg.connect(_pg_dsn(_with_database(url, "postgres")), autocommit=True)
+    except psycopg.OperationalError:
+        return psycopg.connect(_pg_dsn(url), autocommit=True)
 
 
 def _pg_dsn(url: str) -> str:
