@@ -35,18 +35,25 @@ class SearchEventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        await self.accept()
         if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_NOT_AUTHENTICATED)
+            await self._refuse(CLOSE_NOT_AUTHENTICATED)
             return
         self.search_id = int(self.scope["url_route"]["kwargs"]["search_id"])
         if not await database_sync_to_async(search_owned_exists)(owner_id=user.pk, search_id=self.search_id):
-            await self.close(code=CLOSE_NOT_FOUND)
+            await self._refuse(CLOSE_NOT_FOUND)
             return
         self.last_seq = self._after_from_query()
         self.group = search_group_name(self.search_id)
+        # In the group before the handshake completes: a client that sees the
+        # socket open cannot miss a push; the replay follows.
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
         await self._send_stored(up_to=None)
+
+    async def _refuse(self, code: int) -> None:
+        """Accept, then close with ``code``: a close before accepting would reach the browser as a bare failure."""
+        await self.accept()
+        await self.close(code=code)
 
     def _after_from_query(self) -> int:
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))

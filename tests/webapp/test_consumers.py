@@ -210,6 +210,8 @@ async def test_ping_delivers_a_lost_last_push(cookie, search, monkeypatch):
     stored = await stored_seqs(search)
     comm = communicator(search.pk, cookie=cookie, after=stored[-1])
     assert (await comm.connect())[0]
+    await comm.send_json_to({"type": "ping"})
+    assert await comm.receive_json_from() == {"type": "pong"}  # the replay on connect is over
     monkeypatch.setattr(events_svc, "_push", lambda search_id, message: None)  # every push lost
     await sync_to_async(_append_many)(search, 2)
     assert await comm.receive_nothing(timeout=0.3)
