@@ -68,6 +68,7 @@ const EMPTY: LaunchFormValues = {
   seed: "",
   seed_layer_ids: [],
   seed_references: [],
+  advanced: "",
 };
 
 export function LaunchPage() {
@@ -139,7 +140,8 @@ export function LaunchPage() {
       });
       navigate(`/searches/${detail.id}/`);
     } catch (err) {
-      const field = err instanceof ApiError ? formFieldForServerField(err.field) : null;
+      let field = err instanceof ApiError ? formFieldForServerField(err.field) : null;
+      if (field === "advanced" && !values.advanced.trim()) field = null;
       if (field) {
         setErrors({ [field]: errorMessage(err) });
         document.getElementById(`f-${field}`)?.focus();
@@ -382,6 +384,32 @@ export function LaunchPage() {
               </span>
             ) : null}
           </fieldset>
+
+          <details className="advanced" open={!!values.advanced || !!errors.advanced}>
+            <summary>Advanced overrides</summary>
+            <Field
+              id="f-advanced"
+              label="More settings (JSON)"
+              error={errors.advanced}
+              hint='Any other setting of the config, merged under the fields above, e.g. {"eval": {"width": 0.5}, "rerank_top_k": 0}.'
+            >
+              <textarea
+                id="f-advanced"
+                rows={4}
+                spellCheck={false}
+                value={values.advanced}
+                onChange={(e) => set("advanced", e.target.value)}
+                aria-invalid={!!errors.advanced}
+                aria-describedby={describedBy("advanced", true)}
+              />
+            </Field>
+            {preset ? (
+              <details>
+                <summary className="lab-muted small">The preset's full configuration</summary>
+                <pre className="config-json">{JSON.stringify(preset.config, null, 2)}</pre>
+              </details>
+            ) : null}
+          </details>
 
           <div className="form-actions">
             <button type="submit" className="btn btn-primary" disabled={submitting}>

@@ -43,12 +43,28 @@ describe("launch form validation", () => {
       eval: { steps: 10, architectures: ["mobilenetv2"] },
     });
   });
+  it("merges advanced JSON overrides under the fields and checks it", () => {
+    const v = {
+      ...valuesFromPreset(preset),
+      name: "s",
+      steps: "20",
+      advanced: '{"rerank_top_k": 0, "eval": {"quality_steps": 10, "steps": 99, "width": 0.5}}',
+    };
+    expect(validateLaunch(v, preset.config)).toEqual({});
+    expect(buildOverrides(v, preset.config)).toEqual({
+      rerank_top_k: 0,
+      eval: { quality_steps: 10, steps: 20, width: 0.5 },
+    });
+    expect(validateLaunch({ ...v, steps: "8" }, preset.config).steps).toMatch(/at least 10/);
+    expect(validateLaunch({ ...v, advanced: "{oops" }, preset.config).advanced).toMatch(/valid JSON/);
+    expect(validateLaunch({ ...v, advanced: "[1]" }, preset.config).advanced).toMatch(/object/);
+  });
   it("maps server error fields to form fields", () => {
     expect(formFieldForServerField("eval.steps")).toBe("steps");
     expect(formFieldForServerField("overrides.budget")).toBe("budget");
     expect(formFieldForServerField("budget")).toBe("budget");
     expect(formFieldForServerField("seed_layer_ids")).toBe("seeds");
-    expect(formFieldForServerField("zzz")).toBeNull();
+    expect(formFieldForServerField("eval.width")).toBe("advanced");
     expect(formFieldForServerField(null)).toBeNull();
   });
 });

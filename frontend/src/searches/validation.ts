@@ -19,6 +19,8 @@ export interface LaunchFormValues {
   seed: string;
   seed_layer_ids: number[];
   seed_references: string[];
+  /** Optional JSON object of further overrides (the to_dict() shape). */
+  advanced: string;
 }
 
 export type FieldErrors = Partial<Record<string, string>>;
@@ -63,6 +65,12 @@ function checkInt(
  */
 export function validateLaunch(v: LaunchFormValues, preset?: SearchConfigJson): FieldErrors {
   const errors: FieldErrors = {};
+  let advanced: Record<string, unknown> = {};
+  try {
+    advanced = parseAdvanced(v.advanced);
+  } catch (e) {
+    errors.advanced = (e as Error).message;
+  }
   if (!v.preset) errors.preset = "Choose a preset.";
   if (!v.name.trim()) errors.name = "Give the search a name.";
   else if (v.name.length > 100) errors.name = "Names are at most 100 characters.";
@@ -74,9 +82,10 @@ export function validateLaunch(v: LaunchFormValues, preset?: SearchConfigJson): 
   }
   checkInt(errors, "budget", v.budget, "Budget");
   const steps = checkInt(errors, "steps", v.steps, "Training steps");
-  const gate = preset?.eval?.quality_steps;
+  const advEval = advanced.eval as Record<string, unknown> | undefined;
+  const gate = typeof advEval?.quality_steps === "number" ? advEval.quality_steps : preset?.eval?.quality_steps;
   if (steps !== null && typeof gate === "number" && steps < gate) {
-    errors.steps = `Training steps must be at least ${gate} (the preset's quality-gate steps).`;
+    errors.steps = `Training steps must be at least ${gate} (the quality-gate steps).`;
   }
   if (v.seed.trim() !== "") checkInt(errors, "seed", v.seed, "Seed");
   if (v.architectures.length === 0) errors.architectures = "Choose at least one architecture.";
@@ -87,7 +96,7 @@ export function validateLaunch(v: LaunchFormValues, preset?: SearchConfigJson): 
 /** Form values prefilled from a preset's configuration. */
 export function valuesFromPreset(
   preset: { name: string; config: SearchConfigJson },
-  keep?: Pick<LaunchFormValues, "name" | "seed" | "seed_layer_ids" | "seed_references">,
+  keep?: Pick<LaunchFormValues, "name" | "seed" | "seed_layer_ids" | "seed_references"> & { advanced?: string },
 ): LaunchFormValues {
   const c = preset.config;
   return {
@@ -103,7 +112,36 @@ export function valuesFromPreset(
     seed: keep?.seed ?? "",
     seed_layer_ids: keep?.seed_layer_ids ?? [],
     seed_references: keep?.seed_references ?? [],
+    advanced: keep?.advanced ?? "",
   };
+}
+
+/** The advanced-overrides text as an object ("" is {}); throws a readable error. */
+export function parseAdvanced(text: string): Record<string, unknown> {
+  if (!text.trim()) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error("Advanced overrides must be valid JSON.");
+  }
+  if (!value || typeof value !== "object" || Array.isArray(value)) {
+    throw new Error('Advanced overrides must be a JSON object, like {"eval": {"width": 0.5}}.');
+  }
+  return value as Record<string, unknown>;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === "object" && !Array.isArray(v);
+}
+
+/** Deep merge of plain objects; `top` wins. */
+export function deepMerge(base: Record<string, unknown>, top: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(top)) {
+    out[k] = isObject(v) && isObject(out[k]) ? deepMerge(out[k] as Record<string, unknown>, v) : v;
+  }
+  return out;
 }
 
 /**
@@ -135,7 +173,8 @@ export function buildOverrides(
     ev.architectures = archs;
   }
   if (Object.keys(ev).length) o.eval = ev;
-  return o;
+  // the fields above win over the same keys in the advanced JSON
+  return deepMerge(parseAdvanced(v.advanced), o);
 }
 
 /** Map a server error field ("eval.steps", "overrides.budget"…) to a form field. */
@@ -156,5 +195,6 @@ export function formFieldForServerField(field: string | null | undefined): strin
     seed_layer_ids: "seeds",
     seed_references: "seeds",
   };
+  if (!(last in map) && field.length > 0) return "advanced";
   return map[last] ?? null;
 }
