@@ -136,6 +136,31 @@ describe("SearchStream", () => {
     expect(h.sockets).toHaveLength(2);
   });
 
+  it("pings, and reconnects when a ping goes unanswered", () => {
+    const h = harness();
+    h.stream.start();
+    h.sockets[0].open();
+    // the harness's ping interval is huge; run the ping timer by hand
+    const ping = h.timers.find((t) => t.ms === 1_000_000)!;
+    h.timers.splice(h.timers.indexOf(ping), 1);
+    ping.fn();
+    expect(h.sockets[0].sent).toEqual([JSON.stringify({ type: "ping" })]);
+    // an answer clears the pong deadline
+    h.sockets[0].deliver({ type: "pong" });
+    expect(h.timers.map((t) => t.ms)).toEqual([1_000_000]);
+    // the next ping gets no answer: the socket is abandoned and a new one opened
+    const ping2 = h.timers.pop()!;
+    ping2.fn();
+    const pong = h.timers.find((t) => t.ms === 10_000)!;
+    h.timers.splice(h.timers.indexOf(pong), 1);
+    pong.fn();
+    expect(h.stream.state).toBe("reconnecting");
+    expect(h.sockets[0].closed).toBe(true);
+    h.runTimers();
+    expect(h.sockets).toHaveLength(2);
+    expect(h.sockets[1].url).toContain("after=0");
+  });
+
   it("caps the backoff", () => {
     const h = harness();
     expect(h.stream.backoffMs(1)).toBe(100);

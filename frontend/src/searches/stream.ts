@@ -31,7 +31,10 @@ export interface StreamOptions {
   createSocket?: (url: string) => SocketLike;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Ping cadence; the server answers after sending any stored event we lack. */
   pingIntervalMs?: number;
+  /** No message this long after a ping: the socket is dead, reconnect. */
+  pongTimeoutMs?: number;
   random?: () => number;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
@@ -48,6 +51,7 @@ export class SearchStream {
   private attempt = 0;
   private reconnectTimer: unknown = null;
   private pingTimer: unknown = null;
+  private pongTimer: unknown = null;
   private stopped = true;
   private ahead = new Map<number, LabEvent>();
   private filling = false;
@@ -61,7 +65,8 @@ export class SearchStream {
       createSocket: (url) => new WebSocket(url) as unknown as SocketLike,
       initialBackoffMs: 500,
       maxBackoffMs: 15_000,
-      pingIntervalMs: 25_000,
+      pingIntervalMs: 10_000,
+      pongTimeoutMs: 10_000,
       random: Math.random,
       setTimer: (fn, ms) => globalThis.setTimeout(fn, ms),
       clearTimer: (h) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>),
@@ -125,9 +130,15 @@ export class SearchStream {
 
   private clearTimers(): void {
     if (this.reconnectTimer !== null) this.opts.clearTimer(this.reconnectTimer);
-    if (this.pingTimer !== null) this.opts.clearTimer(this.pingTimer);
     this.reconnectTimer = null;
+    this.clearPing();
+  }
+
+  private clearPing(): void {
+    if (this.pingTimer !== null) this.opts.clearTimer(this.pingTimer);
+    if (this.pongTimer !== null) this.opts.clearTimer(this.pongTimer);
     this.pingTimer = null;
+    this.pongTimer = null;
   }
 
   private connect(): void {
@@ -149,6 +160,10 @@ export class SearchStream {
     };
     socket.onmessage = (ev) => {
       if (this.socket !== socket) return;
+      if (this.pongTimer !== null) {
+        this.opts.clearTimer(this.pongTimer);
+        this.pongTimer = null;
+      }
       this.handleMessage(ev.data);
     };
     socket.onerror = () => {
@@ -157,8 +172,7 @@ export class SearchStream {
     socket.onclose = (ev) => {
       if (this.socket !== socket) return;
       this.socket = null;
-      if (this.pingTimer !== null) this.opts.clearTimer(this.pingTimer);
-      this.pingTimer = null;
+      this.clearPing();
       if (this.stopped) return;
       if (FATAL_CODES.has(ev.code)) {
         this.stopped = true;
@@ -181,15 +195,37 @@ export class SearchStream {
   private schedulePing(): void {
     this.pingTimer = this.opts.setTimer(() => {
       this.pingTimer = null;
-      if (this.socket && this._state === "connected") {
-        try {
-          this.socket.send(JSON.stringify({ type: "ping" }));
-        } catch {
-          /* the close handler reconnects */
-        }
-        this.schedulePing();
+      const socket = this.socket;
+      if (!socket || this._state !== "connected") return;
+      try {
+        socket.send(JSON.stringify({ type: "ping" }));
+      } catch {
+        /* the close handler reconnects */
       }
+      if (this.pongTimer === null) {
+        this.pongTimer = this.opts.setTimer(() => {
+          this.pongTimer = null;
+          if (this.socket === socket) this.abandon(socket);
+        }, this.opts.pongTimeoutMs);
+      }
+      this.schedulePing();
     }, this.opts.pingIntervalMs);
+  }
+
+  /** Give up on a socket that stopped answering (half-open): reconnect now. */
+  private abandon(socket: SocketLike): void {
+    socket.onopen = null;
+    socket.onmessage = null;
+    socket.onclose = null;
+    socket.onerror = null;
+    try {
+      socket.close(4000, "no pong");
+    } catch {
+      /* already closed */
+    }
+    this.socket = null;
+    this.clearPing();
+    if (!this.stopped) this.scheduleReconnect();
   }
 
   private handleMessage(data: unknown): void {
