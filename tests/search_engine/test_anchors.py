@@ -18,6 +18,15 @@ from search_engine.anchors.mobilenetv2 import InvertedResidual
 from search_engine.anchors.resnet import Bottleneck
 from search_engine.library import load_reference
 
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One torch thread: these tiny models run faster so, and other suites share the cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 TINY = {"num_classes": 10, "width": 0.125, "depth": 0.2}
 
 

@@ -1,0 +1,111 @@
+"""Trainer: learns, reports progress, stops cleanly on divergence, deterministic on CPU."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from search_engine.anchors import bn_relu, build_anchor
+from search_engine.datasets import load_dataset
+from search_engine.trainer import Trainer, TrainSettings, learning_rate, thin_curve
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One torch thread: these tiny models run faster so, and other suites share the cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _trainer(steps: int = 30, progress=None, lr: float = 0.05, seed: int = 0, **kw) -> Trainer:  # noqa: ANN001
+    data = load_dataset("synthetic")
+    model = build_anchor("resnet50", bn_relu, num_classes=10, width=0.125, depth=0.2,
+                         generator=torch.Generator().manual_seed(seed))
+    settings = TrainSettings(total_steps=steps, batch_size=32, lr=lr, schedule="cosine",
+                             progress_every=10, **kw)
+    return Trainer(model, data, settings, generator=torch.Generator().manual_seed(seed),
+                   progress=progress)
+
+
+def test_learns_above_chance_and_reports_every_k_steps() -> None:
+    seen: list[dict] = []
+    tr = _trainer(steps=40, progress=seen.append)
+    state = tr.run(40)
+    assert state.status == "done" and state.step == 40
+    assert [p["step"] for p in seen] == [10, 20, 30, 40]
+    assert all(set(p) == {"step", "total", "loss", "accuracy"} for p in seen)
+    assert seen[-1]["loss"] < seen[0]["loss"]
+    assert tr.validate() > 0.25  # chance is 0.10
+
+
+def test_resumes_in_chunks_like_one_run() -> None:
+    a, b = _trainer(steps=20), _trainer(steps=20)
+    a.run(20)
+    b.run(7)
+    b.run(20)
+    assert a.state.step == b.state.step == 20
+    for pa, pb in zip(a.model.parameters(), b.model.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+
+
+def test_same_seed_same_result() -> None:
+    a, b = _trainer(steps=10, seed=3), _trainer(steps=10, seed=3)
+    assert a.run(10).curve == b.run(10).curve
+    assert a.validate() == b.validate()
+
+
+class NaNAfter(nn.Module):
+    """A model whose output turns NaN after a few calls (a divergence stand-in)."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__()
+        self.lin = nn.Linear(3, 10)
+        self.calls = 0
+        self.after = after
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        out = self.lin(x.mean(dim=(2, 3)))
+        return out * float("nan") if self.calls > self.after else out
+
+
+def test_non_finite_loss_stops_with_diverged() -> None:
+    data = load_dataset("synthetic")
+    tr = Trainer(NaNAfter(12), data, TrainSettings(total_steps=100, batch_size=8, progress_every=10),
+                 generator=torch.Generator().manual_seed(0))
+    state = tr.run(100)
+    assert state.status == "diverged"
+    assert state.step == 20  # noticed at the first progress point after step 13
+    assert math.isnan(state.curve[-1]["loss"])
+
+
+def test_should_stop_is_honoured() -> None:
+    tr = _trainer(steps=30)
+    tr.should_stop = lambda: True
+    assert tr.run(30).status == "stopped" and tr.state.step == 10
+
+
+@pytest.mark.parametrize(("schedule", "step", "expected"),
+                         [("constant", 50, 0.1), ("cosine", 0, 0.1), ("cosine", 50, 0.05),
+                          ("cosine", 100, 0.0)])
+def test_learning_rate(schedule: str, step: int, expected: float) -> None:
+    s = TrainSettings(total_steps=100, lr=0.1, schedule=schedule)
+    assert learning_rate(step, s) == pytest.approx(expected, abs=1e-12)
+
+
+def test_bf16_autocast_runs_on_cpu() -> None:
+    tr = _trainer(steps=4, bf16=True)
+    assert tr.run(4).status == "done"
+    assert 0.0 <= tr.validate() <= 1.0
+
+
+def test_thin_curve() -> None:
+    curve = [{"step": i} for i in range(1000)]
+    thin = thin_curve(curve, 200)
+    assert len(thin) <= 200 and thin[-1]["step"] == 999 and thin[0]["step"] == 0
+    assert thin_curve(curve[:5]) == curve[:5]
