@@ -87,6 +87,9 @@ if _database_url:
         DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
     except Exception as exc:  # dj_database_url raises several types on bad URLs
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+    # Django's own default, written out: a test server in a child process
+    # (channels' live server) reads it from here, after NAME became the test one.
+    DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", f"test_{DATABASES['default']['NAME']}")
 else:
     DATABASES = {
         "default": {
