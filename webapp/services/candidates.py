@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from webapp.models import Candidate, CandidateStatus, SearchStatus
 from webapp.selectors.candidates import candidate_summary
-from webapp.services.advance import advance_locked, search_locked
+from webapp.services.advance import advance_locked, search_locked, search_refresh_counts
 from webapp.services.events import event_append, event_push_ephemeral
 from webapp.services.jsonsafe import finite_or_none, json_safe
 from webapp.services.throttle import throttle_allow
@@ -65,7 +65,7 @@ def candidate_start(*, candidate_id: int, worker: str) -> EvaluationJob | None:
         candidate.started_at = now
         candidate.last_heartbeat = now
         candidate.save(update_fields=["status", "attempts", "worker", "started_at", "last_heartbeat"])
-        _move_count(search, CandidateStatus.QUEUED, CandidateStatus.RUNNING)
+        search_refresh_counts(search=search)
         event_append(search=search, type="candidate.started",
                      payload={"candidate_id": candidate.pk, "attempt": candidate.attempts, "worker": candidate.worker})
         return EvaluationJob(
@@ -76,14 +76,6 @@ def candidate_start(*, candidate_id: int, worker: str) -> EvaluationJob | None:
             seed=int(search.seed),
             search_id=search.pk,
         )
-
-
-def _move_count(search, old: str, new: str) -> None:
-    counts = dict(search.counts)
-    counts[old] = max(0, counts.get(old, 0) - 1)
-    counts[new] = counts.get(new, 0) + 1
-    search.counts = counts
-    search.save(update_fields=["counts"])
 
 
 def candidate_heartbeat(*, candidate_id: int, attempt: int) -> bool:

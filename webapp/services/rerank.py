@@ -47,6 +47,10 @@ class RerankWork:
     steps: int
 
 
+def _search_id_of(job_id: int) -> int | None:
+    return RerankJob.objects.filter(pk=job_id).values_list("search_id", flat=True).first()
+
+
 def rerank_begin(*, search: Search, config: Any) -> None:
     """Enter the rerank stage (search row locked), or finish when there is nothing to rerank."""
     from webapp.services.advance import search_set_status
@@ -91,7 +95,7 @@ def rerank_job_start(*, job_id: int, worker: str) -> RerankWork | None:
     """Begin an attempt of a queued job; None when it is not runnable."""
     from webapp.services.advance import search_locked
 
-    search_id = RerankJob.objects.filter(pk=job_id).values_list("search_id", flat=True).first()
+    search_id = _search_id_of(job_id)
     if search_id is None:
         return None
     with search_locked(search_id=search_id) as locked:
@@ -140,7 +144,7 @@ def rerank_job_record_result(*, job_id: int, attempt: int, result: dict) -> bool
     """
     from webapp.services.advance import advance_locked, search_locked
 
-    search_id = RerankJob.objects.filter(pk=job_id).values_list("search_id", flat=True).first()
+    search_id = _search_id_of(job_id)
     if search_id is None:
         return False
     with search_locked(search_id=search_id) as locked:
