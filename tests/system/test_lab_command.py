@@ -28,6 +28,11 @@ def test_a_dead_child_is_restarted_and_ctrl_c_stops_everything(lab_factory: Call
     beat.kill()
     lab.wait_for_log(["beat (pid", "exited unexpectedly", "restarted beat"], timeout=60)
     assert httpx.get(lab.base_url + "/accounts/login/").status_code == 200
+    if "redis" in roles:  # the embedded Redis (not in CI's REDIS_URL pass): back on the same socket
+        roles["redis"][0].kill()
+        lab.wait_for_log(["restarted redis"], timeout=60)
+        lab.wait_until(lambda: "redis" in lab.processes(), timeout=30, what="a new redis-server")
+        assert (lab.var_dir / "redis" / "redis.sock").exists()
 
     children = [p for ps in lab.processes().values() for p in ps]
     lab.process.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends
