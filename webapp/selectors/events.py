@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from webapp.models import Event
-from webapp.services.events import event_as_dict
 
 MAX_EVENTS_PAGE = 1000
+
+
+def event_as_dict(event: Event) -> dict:
+    return {
+        "seq": event.seq,
+        "type": event.type,
+        "payload": event.payload,
+        "created_at": event.created_at.isoformat(),
+    }
 
 
 def events_after(*, search_id: int, after: int, limit: int = 500, up_to: int | None = None) -> list[dict]:

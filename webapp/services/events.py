@@ -14,21 +14,13 @@ from asgiref.sync import async_to_sync
 from django.db import transaction
 
 from webapp.models import Event, Search
+from webapp.selectors.events import event_as_dict
 
 log = logging.getLogger(__name__)
 
 
 def search_group_name(search_id: int) -> str:
     return f"search-{search_id}"
-
-
-def event_as_dict(event: Event) -> dict:
-    return {
-        "seq": event.seq,
-        "type": event.type,
-        "payload": event.payload,
-        "created_at": event.created_at.isoformat(),
-    }
 
 
 def event_append(*, search: Search, type: str, payload: dict[str, Any]) -> Event:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from webapp.services.graphs import graph_from_stored
+from webapp.services.graphs import graph_from_stored, graph_parse
 
 CLASS_NAME = "EvolvedNorm"
 
@@ -16,6 +16,5 @@ def layer_source(*, document: dict) -> str:
 def numeric_check(*, document: object) -> dict:
     """The editor's "check numerics" action on a client document (400 when invalid)."""
     from search_engine.probe import numeric_probe
-    from webapp.services.graphs import graph_parse
 
     return numeric_probe(graph_parse(document=document).graph)
