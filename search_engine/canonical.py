@@ -41,9 +41,8 @@ _KEPT_DIMS = {
 }
 
 
-def parameter_names(used_inputs: frozenset[str]) -> tuple[str, ...]:
-    """Trainable tensors of a compiled/exported layer, in registration order."""
-    return tuple(v for v in ("v0", "v1") if v in used_inputs) + ("weight", "bias")
+# Trainable per-channel tensors and their initial values (GRAPH_FORMAT.md).
+PARAMETER_INITS: dict[str, float] = {"v0": 0.0, "v1": 1.0, "weight": 1.0, "bias": 0.0}
 
 
 def running_name(index: int) -> str:
@@ -81,8 +80,10 @@ class Program:
         return frozenset(a for s in self.steps for a in s.args if isinstance(a, str))
 
     @property
-    def parameters(self) -> tuple[str, ...]:
-        return parameter_names(self.used_inputs)
+    def parameters(self) -> tuple[tuple[str, float], ...]:
+        """``(name, initial value)`` of every trainable tensor, in registration order."""
+        names = [v for v in ("v0", "v1") if v in self.used_inputs] + ["weight", "bias"]
+        return tuple((p, PARAMETER_INITS[p]) for p in names)
 
     @property
     def buffers(self) -> tuple[tuple[str, float], ...]:

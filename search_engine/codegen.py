@@ -62,7 +62,7 @@ def _kernels_used(program: Program) -> list[str]:
     return [inspect.getsource(f) for f in KERNELS if f.__name__ in needed]
 
 
-def _step_line(step: Step, program: Program) -> str:
+def _step_line(step: Step) -> str:
     args = [a if isinstance(a, str) else f"t{a}" for a in step.args]
     fields = {
         "eps": "self.eps",
@@ -94,31 +94,29 @@ def generate_source(graph: LayerGraph, class_name: str = "EvolvedNorm") -> str:
         f"Graph format: {FORMAT}",
     ]
     used = program.used_inputs
-    params = program.parameters
     init = [
         "super().__init__()",
         "self.num_features = num_features",
         "self.eps = eps",
         "self.momentum = momentum",
-        *[f"self.{p} = torch.nn.Parameter(torch.empty(num_features))" for p in params],
+        *[f"self.{p} = torch.nn.Parameter(torch.empty(num_features))"
+          for p, _ in program.parameters],
         *[f"self.register_buffer({b!r}, torch.empty(num_features))" for b, _ in program.buffers],
         "self.reset_parameters()",
     ]
-    init_values = {"v0": 0.0, "v1": 1.0, "weight": 1.0, "bias": 0.0}
     reset = [
         "with torch.no_grad():",
-        *[f"    self.{p}.fill_({init_values[p]!r})" for p in params],
-        *[f"    self.{b}.fill_({v!r})" for b, v in program.buffers],
+        *[f"    self.{name}.fill_({value!r})" for name, value in program.parameters + program.buffers],
     ]
     forward: list[str] = ["x = input.to(compute_dtype(input.dtype))"]
     if "zero" in used:
         forward.append("zero = x.new_zeros((1, 1, 1, 1))")
     forward += [f"{v} = self.{v}.to(x.dtype).reshape(1, -1, 1, 1)" for v in ("v0", "v1") if v in used]
-    forward += [_step_line(s, program) for s in program.steps]
+    forward += [_step_line(s) for s in program.steps]
     forward += [
         "weight = self.weight.to(x.dtype).reshape(1, -1, 1, 1)",
         "bias = self.bias.to(x.dtype).reshape(1, -1, 1, 1)",
-        f"y = torch.addcmul(bias, t{program.output}, weight).to(input.dtype)",
+        f"y = (t{program.output} * weight + bias).to(input.dtype)",
         "return y.expand_as(input)" if not program.output_is_full else "return y",
     ]
 

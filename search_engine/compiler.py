@@ -65,11 +65,11 @@ class CompiledLayer(nn.Module):
         self.momentum = program.momentum
         self.canonical_hash = program.canonical_hash()
         self.formula = graph.formula()
-        for name in program.parameters:
+        for name, _ in program.parameters:
             self.register_parameter(name, nn.Parameter(torch.empty(num_features)))
         for name, _ in program.buffers:
             self.register_buffer(name, torch.empty(num_features))
-        self._buffer_inits = program.buffers
+        self._inits = program.parameters + program.buffers
         self._uses_zero = "zero" in program.used_inputs
         # (impl, argument slots, buffer name or None, static keyword arguments)
         self._steps: list[tuple[Any, tuple[int, ...], str | None, dict[str, Any]]] = [
@@ -83,10 +83,7 @@ class CompiledLayer(nn.Module):
     def reset_parameters(self) -> None:
         """The format's initial values: v0 = 0, v1 = 1, weight = 1, bias = 0, running stats."""
         with torch.no_grad():
-            for name, value in (("v0", 0.0), ("v1", 1.0), ("weight", 1.0), ("bias", 0.0)):
-                if hasattr(self, name):
-                    getattr(self, name).fill_(value)
-            for name, value in self._buffer_inits:
+            for name, value in self._inits:
                 getattr(self, name).fill_(value)
 
     def _vector(self, name: str, x: torch.Tensor) -> torch.Tensor | None:
@@ -105,9 +102,8 @@ class CompiledLayer(nn.Module):
             else:
                 values.append(impl(*args, **kwargs))
         out = values[self._output_slot]
-        # addcmul: the affine step in one kernel instead of two in eager mode.
-        y = torch.addcmul(self.bias.to(x.dtype).reshape(1, -1, 1, 1), out,
-                          self.weight.to(x.dtype).reshape(1, -1, 1, 1)).to(input.dtype)
+        weight = self.weight.to(x.dtype).reshape(1, -1, 1, 1)
+        y = (out * weight + self.bias.to(x.dtype).reshape(1, -1, 1, 1)).to(input.dtype)
         # The format broadcasts the output to the input's shape; only graphs
         # whose output ignores some axis need it.
         return y.expand_as(input) if self._expand_output else y

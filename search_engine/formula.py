@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from search_engine.ops import OPS
+from search_engine.ops import INPUT_NAMES, OPS
 
 if TYPE_CHECKING:
     from search_engine.graph import LayerGraph
@@ -27,7 +27,7 @@ def _wrap(text: str, prec: int, at_least: int) -> str:
 
 
 def _is_div(graph: LayerGraph, ref: str) -> bool:
-    return ref not in ("x", "zero", "v0", "v1") and graph.node(ref).op == "div"
+    return ref not in INPUT_NAMES and graph.node(ref).op == "div"
 
 
 def render_formula(graph: LayerGraph) -> str:

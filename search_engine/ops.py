@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
@@ -189,7 +189,7 @@ class Op:
     axes: str | None = None  # aggregation family: batch/instance/group/layer
     stat: str | None = None  # aggregation statistic: mean/sqmean/var
     symbol: str | None = None  # infix operator for formulas ("+", "*", "/")
-    kernels: tuple[str, ...] = field(default=())  # kernel functions the template calls
+    kernels: tuple[str, ...] = ()  # kernel functions the template calls
 
     def param(self, name: str) -> ParamSpec | None:
         for spec in self.params:

@@ -159,8 +159,8 @@ def parse_document(doc: Any) -> DocumentFields:
     if not isinstance(output, str):
         raise GraphError("bad_type", f"'output' must be a string, got {show(output)}")
     ui = doc.get("ui")
-    if ui is not None or "ui" in doc:
-        _check_ui(ui)
+    if "ui" in doc and ui is None:  # optional means absent; check_graph checks the rest
+        raise GraphError("bad_type", "'ui' must be an object, got None")
     return DocumentFields(nodes, output, eps, momentum, name, ui)
 
 
