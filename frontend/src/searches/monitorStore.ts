@@ -50,6 +50,9 @@ export class MonitorStore {
   private stream: SearchStream | null = null;
   private coalescer: Coalescer<LabEvent>;
   private disposed = false;
+  /** Bumped by start() and dispose(), so a stale async start gives up. */
+  private generation = 0;
+  private hook: Window["__labStream"] | null = null;
   private detailTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(searchId: number, flushIntervalMs = 150) {
@@ -90,35 +93,40 @@ export class MonitorStore {
   }
 
   async start(): Promise<void> {
+    const gen = ++this.generation;
+    this.disposed = false;
+    const current = () => gen === this.generation && !this.disposed;
     try {
       const detail = await searchesApi.detail(this.searchId);
-      if (this.disposed) return;
+      if (!current()) return;
       this.detail = detail;
       const candidates = await fetchAllCandidates(this.searchId);
-      if (this.disposed) return;
+      if (!current()) return;
       loadSnapshot(this.state, detail, candidates);
       this.loading = false;
+      this.error = null;
       this.publish();
     } catch (e) {
+      if (!current()) return;
       this.loading = false;
       this.error = e instanceof Error ? e.message : String(e);
       this.publish();
       return;
     }
-    this.stream = new SearchStream({
+    const stream = new SearchStream({
       lastSeq: this.state.lastSeq,
       url: (after) => searchSocketUrl(this.searchId, after),
       fetchAfter: (after) => searchesApi.events(this.searchId, after),
       onEvents: (events) => this.coalescer.push(...events),
       onState: (s) => {
-        if (s === "connected" && this.stream && this.stream.connections > 1) this.reconnects++;
+        if (s === "connected" && stream.connections > 1) this.reconnects++;
         this.connection = s;
         this.publish();
       },
     });
-    const stream = this.stream;
+    this.stream = stream;
     const state = this.state;
-    window.__labStream = {
+    this.hook = {
       dropConnection: (holdMs?: number) => stream.dropConnection(holdMs),
       get state() {
         return stream.state;
@@ -133,6 +141,7 @@ export class MonitorStore {
         return [...state.order];
       },
     };
+    window.__labStream = this.hook;
     stream.start();
     // The detail carries server-side figures (throughput, workers) that no
     // event updates; refresh it now and then while the monitor is open.
@@ -159,10 +168,13 @@ export class MonitorStore {
 
   dispose(): void {
     this.disposed = true;
-    this.coalescer.cancel();
+    this.generation++;
+    this.coalescer.flush();
     this.stream?.stop();
+    this.stream = null;
     if (this.detailTimer) clearInterval(this.detailTimer);
-    if (window.__labStream && this.stream) delete window.__labStream;
-    this.listeners.clear();
+    this.detailTimer = null;
+    if (this.hook && window.__labStream === this.hook) delete window.__labStream;
+    this.hook = null;
   }
 }
