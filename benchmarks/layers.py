@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         print(row)
     for name, _, graph in layers:
         if graph is not None:
-            print(f"  {name}: {graph.formula()}")
+            print(f"  {name} [{graph.canonical_hash()[:12]}]: {graph.formula()}")
     for note in notes:
         print(f"  note: {note}")
     return 0
