@@ -12,11 +12,11 @@ import httpx
 from channels.testing import ChannelsLiveServerTestCase
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
-from django.db import connections
 from websockets.exceptions import ConnectionClosedError
 from websockets.sync.client import connect
 
 from tests.webapp.helpers import make_search, queued_ids, run_one
+from tests.webapp.spawned_daphne import SpawnedDaphneProcess
 from webapp.models import Event
 
 PASSWORD = "live-server-pass-1"
@@ -24,13 +24,7 @@ PASSWORD = "live-server-pass-1"
 
 class LiveServerTests(ChannelsLiveServerTestCase):
     serve_static = False  # webapp.asgi already serves /static/
-
-    @classmethod
-    def setUpClass(cls):
-        # The server is a fork of this process: it must not inherit an open
-        # database handle (an SQLite handle shared across fork sees stale data).
-        connections.close_all()
-        super().setUpClass()
+    ProtocolServerProcess = SpawnedDaphneProcess
 
     def _signed_in(self, username: str) -> httpx.Client:
         user = get_user_model().objects.create_user(username)
