@@ -60,7 +60,7 @@ def child_env(**extra: str) -> dict[str, str]:
     """The children's environment: ours, plus the resolved var folder so they share the database."""
     env = dict(os.environ)
     env["LAB_VAR_DIR"] = str(settings.VAR_DIR)
-    env.setdefault("DJANGO_SETTINGS_MODULE", os.environ.get("DJANGO_SETTINGS_MODULE", "webapp.settings"))
+    env.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)
     return env
