@@ -71,3 +71,11 @@ def test_a_busy_port_or_a_silent_redis_is_reported_and_nothing_is_left_running(t
 
     done = _lab([], {"LAB_VAR_DIR": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:1/0"})
     assert done.returncode != 0 and "does not answer" in done.stderr
+
+
+def test_env_example_documents_every_setting_the_lab_reads() -> None:
+    import re
+
+    read = set(re.findall(r'env_(?:str|bool|int|float|list)\("([A-Z_]+)"', (REPO_ROOT / "webapp/settings.py").read_text()))
+    documented = set(re.findall(r"^#?([A-Z_]+)=", (REPO_ROOT / ".env.example").read_text(), flags=re.M))
+    assert read and read <= documented, f"undocumented in .env.example: {sorted(read - documented)}"
