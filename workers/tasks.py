@@ -38,6 +38,8 @@ EVAL_TIME_LIMIT = int(settings.CELERY_EVAL_TIME_LIMIT)
 # limit kills the process shortly after if training ignores it.
 EVAL_SOFT_TIME_LIMIT = max(EVAL_TIME_LIMIT - max(5, EVAL_TIME_LIMIT // 20), int(EVAL_TIME_LIMIT * 0.5))
 CONTROL_TIME_LIMIT = 600
+START_RETRY_SECONDS = 30
+START_MAX_RETRIES = 120  # an hour of database outage
 
 _EVAL_OPTIONS: dict[str, Any] = {
     "acks_late": True,
@@ -95,6 +97,20 @@ def _retrying(call: Callable[[], Any], *, what: str, tries: int = 5, delay: floa
     return None
 
 
+def _start_or_retry(task: Any, start: Callable[[], Any]) -> Any:
+    """Begin an attempt; if the database stays unreachable, put the task back for later.
+
+    Giving up would ack the message and leave the candidate queued with no
+    task to run it, so a database outage is waited out instead.
+    """
+    from django.db import DatabaseError
+
+    try:
+        return _retrying(start, what="starting an attempt", tries=3)
+    except DatabaseError as exc:
+        raise task.retry(exc=exc, countdown=START_RETRY_SECONDS, max_retries=START_MAX_RETRIES) from exc
+
+
 def run_evaluation(job: Any, *, device: str, should_stop: Callable[[], bool], progress: Callable[[dict], None]) -> dict:
     """Evaluate the job's graph with the engine; never raises (failures become results)."""
     try:  # an engine that cannot even be imported is a recorded failure too
@@ -132,7 +148,8 @@ def evaluate_candidate(self, candidate_id: int) -> None:  # noqa: ANN001 - bound
         candidate_start,
     )
 
-    job = candidate_start(candidate_id=candidate_id, worker=worker_label(self.request.hostname))
+    job = _start_or_retry(self, lambda: candidate_start(candidate_id=candidate_id,
+                                                        worker=worker_label(self.request.hostname)))
     if job is None:
         log.info("candidate %s is not runnable; nothing to do", candidate_id)
         return
@@ -184,7 +201,7 @@ def rerank_candidate(self, job_id: int) -> None:  # noqa: ANN001 - bound task
     """Rerank one top candidate (a ``RerankJob``): same once-only protocol as evaluations."""
     from webapp.services import rerank_job_heartbeat, rerank_job_record_result, rerank_job_start
 
-    work = rerank_job_start(job_id=job_id, worker=worker_label(self.request.hostname))
+    work = _start_or_retry(self, lambda: rerank_job_start(job_id=job_id, worker=worker_label(self.request.hostname)))
     if work is None:
         log.info("rerank job %s is not runnable; nothing to do", job_id)
         return

@@ -212,3 +212,30 @@ def test_rerank_jobs_run_on_the_eval_queue(
     assert job.status == "done" and job.mean_score == pytest.approx(0.7) and job.attempts == 1
     assert engine.calls.count("rerank") == 1
     assert [e.type for e in _events(search)].count("rerank.finished") == 1
+
+
+def test_a_database_outage_at_start_puts_the_task_back_instead_of_dropping_it(
+    django_user_model, celery_worker: Finished, engine: FakeEngine, monkeypatch,  # noqa: ANN001
+) -> None:
+    from django.db import OperationalError
+
+    import webapp.services
+    from workers import tasks
+
+    real_start = webapp.services.candidate_start
+    failures = {"left": 4}  # more than one round of in-task retries
+
+    def flaky_start(**kwargs):  # noqa: ANN003, ANN202
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OperationalError("could not connect to server")
+        return real_start(**kwargs)
+
+    monkeypatch.setattr(webapp.services, "candidate_start", flaky_start)
+    monkeypatch.setattr(tasks, "START_RETRY_SECONDS", 0.1)
+    user = django_user_model.objects.create_user("w8", password="pw-123456")
+    search = _finished(_search(user, budget=1))
+    assert failures["left"] == 0
+    assert list(Candidate.objects.filter(search=search).values_list("status", "attempts")) == [("evaluated", 1)]
+    celery_worker.wait("evaluate_candidate", 2)  # the first run handed over to a retry
+    _assert_each_recorded_once(search)
