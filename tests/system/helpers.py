@@ -97,6 +97,7 @@ class EventFollower(threading.Thread):
         self.events: list[dict] = []
         self.problems: list[str] = []
         self.progress = 0
+        self.latest_progress: dict[int, dict] = {}  # candidate id -> its newest progress payload
         self.connects = 0
         self.done = threading.Event()
         self._halt = threading.Event()
@@ -126,6 +127,7 @@ class EventFollower(threading.Thread):
         if seq is None:
             if message.get("type") == "candidate.progress":
                 self.progress += 1
+                self.latest_progress[message["payload"]["candidate_id"]] = message["payload"]
             return
         if seq != self.last_seq + 1:
             self.problems.append(f"expected seq {self.last_seq + 1}, got {seq} ({message.get('type')})")
@@ -134,6 +136,14 @@ class EventFollower(threading.Thread):
         self.events.append(message)
         if message["type"] == "search.status" and message["payload"]["status"] in FINAL_STATUSES:
             self.done.set()
+
+    def training(self) -> int | None:
+        """A candidate now in its training stage with most of its steps to go (its id), if any."""
+        for candidate_id, p in list(self.latest_progress.items()):
+            if p.get("stage") == "train" and p.get("step") is not None and p.get("total"):
+                if p["step"] <= p["total"] // 2:
+                    return candidate_id
+        return None
 
     def stop(self) -> None:
         self._halt.set()

@@ -22,7 +22,6 @@ import pytest
 from tests.support.lab_server import LabServer
 from tests.system.helpers import (
     EventFollower,
-    all_candidates,
     assert_consistent,
     launch,
     replay,
@@ -34,15 +33,8 @@ from webapp.runtime.redis import EmbeddedRedis, ensure_embedded_redis
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
 FAST = {"LAB_HEARTBEAT_SECONDS": "0.5", "LAB_HEARTBEAT_TIMEOUT": "6", "LAB_REAPER_INTERVAL": "1"}
-QUICK_EVAL = {"stability_steps": 0}
-
-
-def _running(http, search_id: int) -> list[dict]:  # noqa: ANN001
-    return [c for c in all_candidates(http, search_id) if c["status"] == "running"]
-
-
-def _finished(http, search_id: int) -> list[dict]:  # noqa: ANN001
-    return [c for c in all_candidates(http, search_id) if c["status"] in ("evaluated", "rejected", "failed")]
+# Enough steps that a candidate seen early in training is still training a moment later.
+QUICK_EVAL = {"stability_steps": 0, "steps": 40}
 
 
 def _follow_to_the_end(lab: LabServer, follower: EventFollower, timeout: float = 300) -> None:
@@ -65,16 +57,15 @@ def test_sigkill_of_the_worker_mid_evaluation(lab_factory: Callable[..., LabServ
     follower = EventFollower(lab, http, search["id"])
     follower.start()
 
-    victim = wait_for(lambda: _running(http, search["id"]), timeout=120, what="a running candidate", lab=lab)[0]
-    time.sleep(1.0)  # let it train a little
     worker = _eval_worker_main(lab)
+    victim = wait_for(follower.training, timeout=180, what="a candidate in training", lab=lab, interval=0.05)
     os.killpg(worker.pid, signal.SIGKILL)  # the worker and its pool process, no goodbye
     lab.wait_for_log(["restarted worker"], timeout=60)  # the lab starts a new worker
 
     _follow_to_the_end(lab, follower)
     state = assert_consistent(http, search["id"], follower)
     assert state["detail"]["status"] == "finished"
-    victim = next(c for c in state["candidates"] if c["id"] == victim["id"])
+    victim = next(c for c in state["candidates"] if c["id"] == victim)
     assert victim["attempts"] == 2, victim
     per_victim = [e for e in state["events"] if e["payload"].get("candidate_id") == victim["id"]]
     assert [e["type"] for e in per_victim] == ["candidate.started", "candidate.requeued", "candidate.started"]
@@ -100,7 +91,7 @@ def test_redis_restart_mid_search(private_redis: dict, lab_factory: Callable[...
     follower = EventFollower(lab, http, search["id"])
     follower.start()
 
-    wait_for(lambda: _running(http, search["id"]), timeout=120, what="a running candidate", lab=lab)
+    wait_for(follower.training, timeout=180, what="a candidate in training", lab=lab, interval=0.05)
     server.stop()  # queues, unacked messages, channel groups: all gone
     time.sleep(2.0)
     private_redis["server"] = ensure_embedded_redis(server.socket_path)
