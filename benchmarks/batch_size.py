@@ -1,0 +1,100 @@
+"""A small reproduction of the paper's batch-size claim on the offline data.
+
+Trains one anchor with BN-ReLU and with EvoNorm-S0 (both as layer graphs, in
+the same placement) at batch sizes 2, 8 and 128 and prints the validation
+accuracies side by side. Every run sees the same number of training examples
+(so small batches take more steps), and the learning rate follows the linear
+scaling rule lr = base_lr * batch / 128, as in the paper's batch-size study.
+BN-ReLU's batch statistics are noisy at batch 2 and its running averages do
+not match them at evaluation time; the batch-free S0 should hold up.
+
+    python -m benchmarks.batch_size                       # digits, MobileNetV2, CPU
+    python -m benchmarks.batch_size --dataset synthetic --device cuda --examples 60000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
+
+def run_one(layer: str, batch: int, args: dict) -> dict:
+    import torch
+
+    torch.set_num_threads(args["threads"])
+    from search_engine.anchors import build_anchor, candidate_factory
+    from search_engine.datasets import load_dataset
+    from search_engine.library import load_reference
+    from search_engine.trainer import Trainer, TrainSettings
+
+    data = load_dataset(args["dataset"], device=args["device"])
+    model = build_anchor(args["arch"], candidate_factory(load_reference(layer)),
+                         num_classes=data.num_classes, width=args["width"], depth=args["depth"],
+                         generator=torch.Generator().manual_seed(args["seed"]))
+    steps = max(1, args["examples"] // batch)
+    settings = TrainSettings(total_steps=steps, batch_size=batch, lr=args["lr"] * batch / 128,
+                             schedule="cosine", progress_every=max(1, steps // 10))
+    trainer = Trainer(model, data, settings,
+                      generator=torch.Generator(device=args["device"]).manual_seed(args["seed"]))
+    start = time.perf_counter()
+    state = trainer.run(steps)
+    acc = trainer.validate() if state.status == "done" else None
+    return {"layer": layer, "batch": batch, "steps": steps, "status": state.status,
+            "accuracy": acc, "seconds": time.perf_counter() - start}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--arch", default="mobilenetv2")
+    ap.add_argument("--dataset", default="digits")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--width", type=float, default=0.125)
+    ap.add_argument("--depth", type=float, default=0.25)
+    ap.add_argument("--batches", default="2,8,128")
+    ap.add_argument("--examples", type=int, default=6400, help="training examples seen per run")
+    ap.add_argument("--lr", type=float, default=0.1, help="learning rate at batch 128")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out")
+    args = ap.parse_args(argv)
+    opts = vars(args)
+    batches = [int(b) for b in args.batches.split(",")]
+    layers = ["bn_relu", "evonorm_s0"]
+    jobs = [(layer, b) for b in batches for layer in layers]
+    start = time.perf_counter()
+    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+        rows = list(pool.map(run_one, *zip(*jobs, strict=True), [opts] * len(jobs)))
+    by = {(r["layer"], r["batch"]): r for r in rows}
+
+    def cell(r: dict) -> str:
+        return f"{r['accuracy']:.3f}" if r["accuracy"] is not None else r["status"]
+
+    lines = [
+        f"# batch-size study: {args.arch} (width {args.width}, depth {args.depth}) on "
+        f"{args.dataset}, {args.examples} training examples per run, lr {args.lr} x batch/128, "
+        f"cosine, seed {args.seed}, device {args.device}; {time.perf_counter() - start:.0f} s "
+        f"with {args.workers} worker(s), load average {os.getloadavg()[0]:.1f}",
+        "",
+        f"{'batch':>5} {'steps':>6} {'BN-ReLU':>9} {'EvoNorm-S0':>11} {'S0 - BN':>8}",
+    ]
+    for b in batches:
+        bn, s0 = by[("bn_relu", b)], by[("evonorm_s0", b)]
+        diff = (f"{s0['accuracy'] - bn['accuracy']:+.3f}"
+                if bn["accuracy"] is not None and s0["accuracy"] is not None else "")
+        lines.append(f"{b:>5} {bn['steps']:>6} {cell(bn):>9} {cell(s0):>11} {diff:>8}")
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(text + "\n# raw: " + json.dumps(rows) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
