@@ -5,6 +5,7 @@ candidate missing, then download the best layer and run it.
 Screenshots go to test-artifacts/monitor-*.png:
   monitor-launch.png   the launch form filled in (cpu-quick with small overrides)
   monitor-running.png  the monitor while the search runs (rows arriving)
+  monitor-offline.png  the monitor with its socket dropped (connection state "Reconnecting…")
   monitor-reconnect.png  the monitor right after the websocket came back
   monitor-final.png    the monitor when the budget is spent (chart, feed, table)
   monitor-candidate.png  the best candidate's page (graph, scores, curves, lineage)
@@ -13,6 +14,7 @@ Screenshots go to test-artifacts/monitor-*.png:
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import shutil
 import sys
@@ -24,7 +26,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
-BUDGET = 6
+BUDGET = 8
 ARCHS = ("resnet50", "mobilenetv2")
 
 
@@ -102,12 +104,19 @@ def test_launch_watch_reconnect_download(lab_server, monitor_browser, tmp_path):
         assert "/searches/new/" in page.url
 
         page.get_by_label("Budget (candidates)").fill(str(BUDGET))
-        page.get_by_label("Population", exact=True).fill("4")
+        page.get_by_label("Population", exact=True).fill("4")  # two seeds and two random layers
         page.get_by_label("Tournament size").fill("2")
-        page.get_by_label("Training steps").fill("60")  # the preset's quality gate: reference layers pass it
-        # no re-ranking after the budget: the search finishes when its candidates do
+        page.get_by_label("Training steps").fill("10")
+        page.get_by_label("Data set").select_option("synthetic")
+        # tiny anchors, open gates, a subsample and no re-ranking: each candidate
+        # takes seconds on a CPU and the search finishes with its budget
         page.get_by_text("Advanced overrides").click()
-        page.get_by_label("More settings (JSON)").fill('{"rerank_top_k": 0, "rerank_keep": 0}')
+        page.get_by_label("More settings (JSON)").fill(json.dumps({
+            "rerank_top_k": 0, "rerank_keep": 0,
+            "eval": {"width": 0.125, "depth": 0.25, "quality_steps": 1, "quality_threshold": 0.0,
+                     "stability_steps": 0, "batch_size": 16, "eval_batch_size": 64, "train_examples": 256,
+                     "val_examples": 128, "progress_every": 2},
+        }))
         page.get_by_label("Random seed").fill("7")
         for arch in ("resnet50", "mobilenetv2", "efficientnet_b0"):
             box = page.get_by_role("checkbox", name=arch, exact=True)
@@ -134,18 +143,24 @@ def test_launch_watch_reconnect_download(lab_server, monitor_browser, tmp_path):
         # wait for a first finished candidate while the search still runs
         page.wait_for_function(
             "() => Number(document.querySelector('[data-testid=finished-count]').textContent.split('/')[0]) >= 1",
-            timeout=240_000,
+            timeout=180_000,
         )
         finished_before_drop = _finished(page)
         assert finished_before_drop < BUDGET, "the search finished before the drop could be tested"
         page.screenshot(path=str(ARTIFACTS / "monitor-running.png"), full_page=True)
 
-        # -- kill the websocket; stay offline 4 s so events are missed and must be replayed
+        # -- pause, then kill the websocket and resume while offline: the events of
+        # the resumed search happen while the client is away and must be replayed
+        page.get_by_role("button", name="Pause").click()
+        expect(page.get_by_test_id("search-status")).to_have_text("paused", timeout=30_000)
         seq_before = page.evaluate("() => window.__labStream.lastSeq")
-        page.evaluate("() => window.__labStream.dropConnection(4000)")
+        connections_before = page.evaluate("() => window.__labStream.connections")
+        page.evaluate("() => window.__labStream.dropConnection(8000)")
         expect(conn).to_have_attribute("data-state", "reconnecting", timeout=5_000)
+        page.get_by_role("button", name="Resume").click()  # plain HTTP: works while the socket is down
+        page.screenshot(path=str(ARTIFACTS / "monitor-offline.png"), full_page=True)
         expect(conn).to_have_attribute("data-state", "connected", timeout=30_000)
-        assert page.evaluate("() => window.__labStream.connections") >= 2
+        assert page.evaluate("() => window.__labStream.connections") > connections_before
         page.screenshot(path=str(ARTIFACTS / "monitor-reconnect.png"), full_page=True)
 
         # -- the budget is spent; the table holds exactly the server's candidates
