@@ -23,13 +23,12 @@ const CONNECTION_LABEL: Record<ConnectionState, string> = {
   failed: "Disconnected",
 };
 
-function useNow(ms: number): number {
-  const [now, setNow] = useState(() => Date.now());
+function useNow(ms: number): void {
+  const [, setTick] = useState(0);
   useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), ms);
+    const t = setInterval(() => setTick((n) => n + 1), ms);
     return () => clearInterval(t);
   }, [ms]);
-  return now;
 }
 
 export function MonitorPage() {
@@ -48,7 +47,8 @@ function Monitor({ searchId }: { searchId: number }) {
   }, [store]);
   const snap = useSyncExternalStore(store.subscribe, store.getSnapshot);
   const { state, detail, connection } = snap;
-  const now = useNow(2000);
+  useNow(2000); // re-render now and then so time left and throughput move between events
+  const now = Date.now();
   const [actionError, setActionError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
