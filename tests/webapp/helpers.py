@@ -6,7 +6,11 @@ from webapp.models import Candidate, CandidateStatus, Event, Search
 from webapp.services import searches as search_svc
 from webapp.services.candidates import candidate_record_result, candidate_start
 
-ARCHS = ("resnet50", "mobilenetv2", "efficientnet_b0")
+
+def preset_architectures(preset: str = "cpu-quick") -> tuple[str, ...]:
+    from search_engine.presets import get_preset
+
+    return tuple(get_preset(preset).eval.architectures)
 
 
 def small_overrides(**extra) -> dict:
@@ -22,7 +26,8 @@ def make_search(owner, *, name: str = "s", **overrides) -> Search:
 
 
 def result(status: str = "evaluated", *, score: float = 0.5, reason: str | None = None, curve_points: int = 3) -> dict:
-    scores = {a: min(1.0, score + i * 0.01) for i, a in enumerate(ARCHS)} if status == "evaluated" else {}
+    archs = preset_architectures()
+    scores = {a: min(1.0, score + i * 0.01) for i, a in enumerate(archs)} if status == "evaluated" else {}
     return {
         "status": status,
         "rejection_reason": reason,

@@ -40,14 +40,19 @@ def _candidate(search, i, *, parent=None, scores=None, status="evaluated"):
 def test_pareto_over_chosen_axes(user):
     search = make_search(user)
     archs = search.config["eval"]["architectures"]
-    a = _candidate(search, 1, scores={archs[0]: 0.9, archs[1]: 0.1, archs[2]: 0.1})
-    b = _candidate(search, 2, scores={archs[0]: 0.1, archs[1]: 0.9, archs[2]: 0.1})
-    c = _candidate(search, 3, scores={archs[0]: 0.05, archs[1]: 0.05, archs[2]: 0.9})
-    _candidate(search, 4, scores={archs[0]: 0.05, archs[1]: 0.05, archs[2]: 0.05})
+    assert len(archs) >= 2
+    x, y = archs[0], archs[1]
+    rest = {a: 0.0 for a in archs[2:]}
+    a = _candidate(search, 1, scores={x: 0.9, y: 0.1, **rest})
+    b = _candidate(search, 2, scores={x: 0.1, y: 0.9, **rest})
+    c = _candidate(search, 3, scores={x: 0.5, y: 0.5, **rest})
+    d = _candidate(search, 4, scores={x: 0.05, y: 0.05, **rest})
     full = search_pareto(search=search)
     assert set(full["front"]) == {a.pk, b.pk, c.pk} and len(full["points"]) == 4
-    two = search_pareto(search=search, x=archs[0], y=archs[1])
-    assert set(two["front"]) == {a.pk, b.pk} and two["axes"] == [archs[0], archs[1]]
+    only_x = search_pareto(search=search, x=x)
+    assert only_x["front"] == [a.pk] and only_x["axes"] == [x]
+    two = search_pareto(search=search, x=x, y=y)
+    assert set(two["front"]) == {a.pk, b.pk, c.pk} and d.pk not in two["front"] and two["axes"] == [x, y]
 
 
 def test_lineage_parent_first_up_to_root(user):
