@@ -9,6 +9,7 @@ tested in ``tests/system`` (separate processes).
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -60,22 +61,38 @@ class Finished:
         assert ok, f"only {self.count(name)} of {n} {name} tasks finished: {self.counts}"
 
 
-@pytest.fixture
-def celery_worker(broker: None, transactional_db: None, settings) -> Iterator[Finished]:  # noqa: ANN001
-    """A real worker on both queues; the queues are purged first so no earlier message leaks in."""
+@contextlib.contextmanager
+def real_worker() -> Iterator[Finished]:
+    """A real Celery worker on both queues, in a thread; the queues are purged before and after."""
     from workers.celery_app import app
 
-    settings.LAB_HEARTBEAT_SECONDS = 0.2
     app.control.purge()
     finished = Finished()
     task_postrun.connect(finished, weak=False)
+    task_postrun.connect(close_worker_connections, weak=False)
     try:
         with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False,
                           queues=["eval", "control"], shutdown_timeout=30, loglevel="WARNING"):
             yield finished
     finally:
         task_postrun.disconnect(finished)
+        task_postrun.disconnect(close_worker_connections)
         app.control.purge()
+
+
+@pytest.fixture
+def celery_worker(broker: None, transactional_db: None, settings) -> Iterator[Finished]:  # noqa: ANN001
+    """``real_worker()`` for the length of a test, with a quick heartbeat."""
+    settings.LAB_HEARTBEAT_SECONDS = 0.2
+    with real_worker() as finished:
+        yield finished
+
+
+def close_worker_connections(**kwargs) -> None:  # noqa: ANN003
+    """Runs in the worker thread after each task: leave no connection that would block dropping the test DB."""
+    from django.db import connections
+
+    connections.close_all()
 
 
 @dataclass

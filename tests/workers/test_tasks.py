@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from tests.workers.conftest import FakeEngine, Finished, evaluated, wait_for
+from tests.workers.conftest import FakeEngine, Finished, evaluated, real_worker, wait_for
 from webapp.models import Candidate, Event, RerankJob, Search
 from webapp.services import candidate_start
 from webapp.services.searches import search_create, search_stop
@@ -146,19 +146,9 @@ def test_the_reaper_requeues_a_silent_attempt_which_is_then_evaluated_once(
     job = candidate_start(candidate_id=candidate.pk, worker="ghost@host/1")
     Candidate.objects.filter(pk=candidate.pk).update(last_heartbeat=timezone.now() - timedelta(seconds=60))
     # The worker starts only now, so the ghost's attempt is the one the reaper finds.
-    finished = Finished()
-    from celery.contrib.testing.worker import start_worker
-    from celery.signals import task_postrun
-
-    task_postrun.connect(finished, weak=False)
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, queues=["eval", "control"],
-                          shutdown_timeout=30, loglevel="WARNING"):
-            app.send_task(TASK_REAP, args=[], queue="control")
-            search = _finished(search)
-    finally:
-        task_postrun.disconnect(finished)
-        app.control.purge()
+    with real_worker():
+        app.send_task(TASK_REAP, args=[], queue="control")
+        search = _finished(search)
     candidate.refresh_from_db()
     assert job.attempt == 1 and candidate.attempts == 2 and candidate.status == "evaluated"
     types = [e.type for e in _events(search)]
