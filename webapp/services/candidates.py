@@ -18,6 +18,7 @@ from django.utils import timezone
 from webapp.models import Candidate, CandidateStatus, SearchStatus
 from webapp.selectors.candidates import candidate_summary
 from webapp.services.advance import advance_locked, search_locked, search_refresh_counts
+from webapp.services.attempts import WORKING_SEARCH_STATUSES, attempt_alive, attempt_begin
 from webapp.services.events import event_append, event_push_ephemeral
 from webapp.services.jsonsafe import finite_or_none, json_safe
 from webapp.services.throttle import throttle_allow
@@ -26,8 +27,6 @@ log = logging.getLogger(__name__)
 
 MAX_CURVE_POINTS = 200
 RESULT_STATUSES = (CandidateStatus.EVALUATED, CandidateStatus.REJECTED, CandidateStatus.FAILED)
-# A search in these states still wants its in-flight candidates evaluated.
-EVALUATING_SEARCH_STATUSES = (SearchStatus.RUNNING, SearchStatus.PAUSED)
 
 
 @dataclass(frozen=True)
@@ -56,15 +55,9 @@ def candidate_start(*, candidate_id: int, worker: str) -> EvaluationJob | None:
             return None
         search = locked[0]
         candidate = Candidate.objects.select_for_update().get(pk=candidate_id)
-        if candidate.status != CandidateStatus.QUEUED or search.status not in EVALUATING_SEARCH_STATUSES:
+        if candidate.status != CandidateStatus.QUEUED or search.status not in WORKING_SEARCH_STATUSES:
             return None
-        now = timezone.now()
-        candidate.status = CandidateStatus.RUNNING
-        candidate.attempts += 1
-        candidate.worker = str(worker)[:200]
-        candidate.started_at = now
-        candidate.last_heartbeat = now
-        candidate.save(update_fields=["status", "attempts", "worker", "started_at", "last_heartbeat"])
+        attempt_begin(row=candidate, worker=worker)
         search_refresh_counts(search=search)
         event_append(search=search, type="candidate.started",
                      payload={"candidate_id": candidate.pk, "attempt": candidate.attempts, "worker": candidate.worker})
@@ -80,20 +73,12 @@ def candidate_start(*, candidate_id: int, worker: str) -> EvaluationJob | None:
 
 def candidate_heartbeat(*, candidate_id: int, attempt: int) -> bool:
     """Record that the attempt is alive; False means abort (superseded, or the search stopped)."""
-    return bool(
-        Candidate.objects.filter(
-            pk=candidate_id, attempts=attempt, status=CandidateStatus.RUNNING,
-            search__status__in=EVALUATING_SEARCH_STATUSES,
-        ).update(last_heartbeat=timezone.now())
-    )
+    return attempt_alive(model=Candidate, pk=candidate_id, attempt=attempt, beat=True)
 
 
 def candidate_should_abort(*, candidate_id: int, attempt: int) -> bool:
     """True when the attempt should stop training (the read-only twin of the heartbeat)."""
-    return not Candidate.objects.filter(
-        pk=candidate_id, attempts=attempt, status=CandidateStatus.RUNNING,
-        search__status__in=EVALUATING_SEARCH_STATUSES,
-    ).exists()
+    return not attempt_alive(model=Candidate, pk=candidate_id, attempt=attempt, beat=False)
 
 
 PROGRESS_KEYS = ("arch", "stage", "step", "total", "loss", "accuracy")

@@ -25,6 +25,7 @@ from django.utils import timezone
 from webapp.models import Candidate, CandidateStatus, RerankJob, RerankStatus, Search, SearchStatus
 from webapp.services import dispatch
 from webapp.services.advance import advance_locked, search_advance, search_locked
+from webapp.services.attempts import WORKING_SEARCH_STATUSES
 from webapp.services.events import event_append
 from webapp.services.rerank import rerank_job_requeue_or_fail
 from webapp.services.throttle import redis_client
@@ -63,7 +64,7 @@ def _reap_candidate(*, candidate_id: int, search_id: int, cutoff: datetime) -> i
         if candidate.status != CandidateStatus.RUNNING or candidate.last_heartbeat >= cutoff:
             return 0  # it reported or beat in the meantime
         silent = int(settings.LAB_HEARTBEAT_TIMEOUT)
-        wanted = search.status in (SearchStatus.RUNNING, SearchStatus.PAUSED)
+        wanted = search.status in WORKING_SEARCH_STATUSES
         if candidate.attempts < settings.LAB_MAX_ATTEMPTS and wanted:
             candidate.status = CandidateStatus.QUEUED
             candidate.save(update_fields=["status"])
@@ -106,7 +107,7 @@ def _reenqueue_after_broker_loss() -> None:
         return
     if not fresh:
         return
-    active = (SearchStatus.RUNNING, SearchStatus.PAUSED)
+    active = WORKING_SEARCH_STATUSES
     for candidate_id in Candidate.objects.filter(status=CandidateStatus.QUEUED, search__status__in=active) \
             .values_list("pk", flat=True).iterator():
         dispatch.task_enqueue(name=dispatch.TASK_EVALUATE, args=[candidate_id], queue=dispatch.EVAL_QUEUE)

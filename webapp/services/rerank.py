@@ -25,6 +25,7 @@ from webapp.models import (
     SearchStatus,
 )
 from webapp.services import dispatch
+from webapp.services.attempts import WORKING_SEARCH_STATUSES, attempt_alive, attempt_begin
 from webapp.services.events import event_append
 from webapp.services.jsonsafe import finite_or_none, json_safe
 
@@ -103,15 +104,9 @@ def rerank_job_start(*, job_id: int, worker: str) -> RerankWork | None:
             return None
         search = locked[0]
         job = RerankJob.objects.select_for_update().select_related("candidate").get(pk=job_id)
-        if job.status != RerankStatus.QUEUED or search.status not in (SearchStatus.RUNNING, SearchStatus.PAUSED):
+        if job.status != RerankStatus.QUEUED or search.status not in WORKING_SEARCH_STATUSES:
             return None
-        now = timezone.now()
-        job.status = RerankStatus.RUNNING
-        job.attempts += 1
-        job.worker = worker[:200]
-        job.started_at = now
-        job.last_heartbeat = now
-        job.save(update_fields=["status", "attempts", "worker", "started_at", "last_heartbeat"])
+        attempt_begin(row=job, worker=worker)
         config = search.config
         n_seeds = max(1, int(config.get("rerank_seeds", 1) or 1))
         return RerankWork(
@@ -128,12 +123,7 @@ def rerank_job_start(*, job_id: int, worker: str) -> RerankWork | None:
 
 def rerank_job_heartbeat(*, job_id: int, attempt: int) -> bool:
     """Record that the attempt is alive; False means abort (superseded or search stopped)."""
-    return bool(
-        RerankJob.objects.filter(
-            pk=job_id, attempts=attempt, status=RerankStatus.RUNNING,
-            search__status__in=(SearchStatus.RUNNING, SearchStatus.PAUSED),
-        ).update(last_heartbeat=timezone.now())
-    )
+    return attempt_alive(model=RerankJob, pk=job_id, attempt=attempt, beat=True)
 
 
 def rerank_job_record_result(*, job_id: int, attempt: int, result: dict) -> bool:
@@ -168,7 +158,7 @@ def rerank_job_record_result(*, job_id: int, attempt: int, result: dict) -> bool
 
 def rerank_job_requeue_or_fail(*, job: RerankJob, max_attempts: int, reason: str) -> str:
     """The reaper's decision for a silent job (search row locked): requeue, or fail past the cap."""
-    if job.attempts < max_attempts and job.search.status in (SearchStatus.RUNNING, SearchStatus.PAUSED):
+    if job.attempts < max_attempts and job.search.status in WORKING_SEARCH_STATUSES:
         job.status = RerankStatus.QUEUED
         job.save(update_fields=["status"])
         dispatch.task_enqueue(name=dispatch.TASK_RERANK, args=[job.pk], queue=dispatch.EVAL_QUEUE)
