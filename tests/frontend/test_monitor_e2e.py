@@ -9,6 +9,7 @@ Screenshots go to test-artifacts/monitor-*.png:
   monitor-reconnect.png  the monitor right after the websocket came back
   monitor-final.png    the monitor when the budget is spent (chart, feed, table)
   monitor-candidate.png  the best candidate's page (graph, scores, curves, lineage)
+  monitor-list.png     the list of the user's searches with this one finished
 """
 
 from __future__ import annotations
@@ -200,11 +201,18 @@ def test_launch_watch_reconnect_download(lab_server, monitor_browser, tmp_path):
         info.value.save_as(target)
         _run_exported_layer(target)
 
-        # leave the shared lab idle: stop the search (re-ranking would keep workers busy)
-        page.go_back()
-        stop = page.get_by_role("button", name="Stop")
-        if stop.is_enabled():
-            stop.click()
+        # "open in editor" hands the candidate's graph to the editor
+        page.get_by_role("button", name="Open in editor").click()
+        page.wait_for_url(re.compile(r".*/editor/\?from_candidate=\d+$"))
+        expect(page.locator(".react-flow__node").first).to_be_visible(timeout=15_000)
+
+        # the list of one's searches shows this one, finished
+        page.goto(f"{base}/searches/")
+        row = page.locator(f"tr[data-search-id='{search_id}']")
+        expect(row).to_contain_text("e2e monitor")
+        expect(row).to_contain_text("finished")
+        expect(row).to_contain_text(f"{BUDGET} / {BUDGET}")
+        page.screenshot(path=str(ARTIFACTS / "monitor-list.png"), full_page=True)
         assert not errors, errors
         assert time.monotonic() - started < 600
     finally:
