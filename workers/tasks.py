@@ -111,6 +111,15 @@ def _start_or_retry(task: Any, start: Callable[[], Any]) -> Any:
         raise task.retry(exc=exc, countdown=START_RETRY_SECONDS, max_retries=START_MAX_RETRIES) from exc
 
 
+def _device_or_retry(task: Any) -> str:
+    """This worker's device; a host that cannot provide it hands the task back for another worker."""
+    try:
+        return resolve_device(settings.LAB_DEVICE)
+    except RuntimeError as exc:  # LAB_DEVICE=cuda on a host without a usable GPU
+        log.error("this worker cannot evaluate: %s; handing the task back", exc)
+        raise task.retry(exc=exc, countdown=START_RETRY_SECONDS, max_retries=START_MAX_RETRIES) from exc
+
+
 def run_evaluation(job: Any, *, device: str, should_stop: Callable[[], bool], progress: Callable[[dict], None]) -> dict:
     """Evaluate the job's graph with the engine; never raises (failures become results)."""
     try:  # an engine that cannot even be imported is a recorded failure too
@@ -148,12 +157,12 @@ def evaluate_candidate(self, candidate_id: int) -> None:  # noqa: ANN001 - bound
         candidate_start,
     )
 
+    device = _device_or_retry(self)
     job = _start_or_retry(self, lambda: candidate_start(candidate_id=candidate_id,
                                                         worker=worker_label(self.request.hostname)))
     if job is None:
         log.info("candidate %s is not runnable; nothing to do", candidate_id)
         return
-    device = resolve_device(settings.LAB_DEVICE)
     attempt = job.attempt
 
     def progress(update: dict) -> None:
@@ -201,11 +210,11 @@ def rerank_candidate(self, job_id: int) -> None:  # noqa: ANN001 - bound task
     """Rerank one top candidate (a ``RerankJob``): same once-only protocol as evaluations."""
     from webapp.services import rerank_job_heartbeat, rerank_job_record_result, rerank_job_start
 
+    device = _device_or_retry(self)
     work = _start_or_retry(self, lambda: rerank_job_start(job_id=job_id, worker=worker_label(self.request.hostname)))
     if work is None:
         log.info("rerank job %s is not runnable; nothing to do", job_id)
         return
-    device = resolve_device(settings.LAB_DEVICE)
     attempt = work.attempt
     # rerank() takes no should_stop: a refused heartbeat only means the
     # result will be ignored when recorded.

@@ -229,3 +229,20 @@ def test_a_database_outage_at_start_puts_the_task_back_instead_of_dropping_it(
     assert list(Candidate.objects.filter(search=search).values_list("status", "attempts")) == [("evaluated", 1)]
     celery_worker.wait("evaluate_candidate", 2)  # the first run handed over to a retry
     _assert_each_recorded_once(search)
+
+
+def test_a_worker_without_its_device_hands_the_candidate_back_untouched(
+    django_user_model, celery_worker: Finished, engine: FakeEngine, monkeypatch, settings,  # noqa: ANN001
+) -> None:
+    from workers import tasks
+
+    settings.LAB_DEVICE = "cuda:7"  # no such GPU here
+    monkeypatch.setattr(tasks, "START_RETRY_SECONDS", 0.2)
+    user = django_user_model.objects.create_user("w9", password="pw-123456")
+    search = _search(user, budget=1)
+    celery_worker.wait("evaluate_candidate", 2)  # tried, handed back, tried again
+    candidate = Candidate.objects.get(search=search)
+    assert candidate.status == "queued" and candidate.attempts == 0 and engine.calls == []
+    settings.LAB_DEVICE = "cpu"  # a healthy worker takes the retried task
+    search = _finished(search)
+    assert list(Candidate.objects.filter(search=search).values_list("status", "attempts")) == [("evaluated", 1)]
