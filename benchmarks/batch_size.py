@@ -3,7 +3,8 @@
 Trains one anchor with BN-ReLU and with EvoNorm-S0 (both as layer graphs, in
 the same placement) at batch sizes 2, 8 and 128 and prints the validation
 accuracies side by side. Every run sees the same number of training examples
-(so small batches take more steps), and the learning rate follows the linear
+(so small batches take more steps; at least --min-steps, so batch 128 sees
+more), and the learning rate follows the linear
 scaling rule lr = base_lr * batch / 128, as in the paper's batch-size study.
 BN-ReLU's batch statistics are noisy at batch 2 and its running averages do
 not match them at evaluation time; the batch-free S0 should hold up.
@@ -36,7 +37,7 @@ def run_one(layer: str, batch: int, args: dict) -> dict:
     model = build_anchor(args["arch"], candidate_factory(load_reference(layer)),
                          num_classes=data.num_classes, width=args["width"], depth=args["depth"],
                          generator=torch.Generator().manual_seed(args["seed"]))
-    steps = max(1, args["examples"] // batch)
+    steps = max(args["min_steps"], args["examples"] // batch)
     settings = TrainSettings(total_steps=steps, batch_size=batch, lr=args["lr"] * batch / 128,
                              schedule="cosine", progress_every=max(1, steps // 10))
     trainer = Trainer(model, data, settings,
@@ -56,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--width", type=float, default=0.125)
     ap.add_argument("--depth", type=float, default=0.25)
     ap.add_argument("--batches", default="2,8,128")
-    ap.add_argument("--examples", type=int, default=6400, help="training examples seen per run")
+    ap.add_argument("--examples", type=int, default=3200, help="training examples seen per run")
+    ap.add_argument("--min-steps", type=int, default=100,
+                    help="at least this many steps (large batches then see more examples)")
     ap.add_argument("--lr", type=float, default=0.1, help="learning rate at batch 128")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
@@ -77,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 
     lines = [
         f"# batch-size study: {args.arch} (width {args.width}, depth {args.depth}) on "
-        f"{args.dataset}, {args.examples} training examples per run, lr {args.lr} x batch/128, "
+        f"{args.dataset}, max({args.examples} examples / batch, {args.min_steps}) steps, lr {args.lr} x batch/128, "
         f"cosine, seed {args.seed}, device {args.device}; {time.perf_counter() - start:.0f} s "
         f"with {args.workers} worker(s), load average {os.getloadavg()[0]:.1f}",
         "",
