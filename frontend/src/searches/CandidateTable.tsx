@@ -39,11 +39,20 @@ function sortValue(c: CandidateSummary, key: SortKey): number | string {
 function ProgressCell({ p }: { p: ProgressInfo | undefined }) {
   if (!p) return null;
   const frac = p.total > 0 ? Math.min(1, p.step / p.total) : 0;
+  const label = p.arch ? `${p.arch} ${p.stage}` : p.stage;
   return (
-    <span className="cand-progress" title={`${p.arch} ${p.stage} ${p.step}/${p.total}`}>
+    <span
+      className="cand-progress"
+      role="progressbar"
+      aria-label={`${label} progress`}
+      aria-valuemin={0}
+      aria-valuemax={p.total}
+      aria-valuenow={p.step}
+    >
       <span className="cand-progress-bar" style={{ width: `${Math.round(frac * 100)}%` }} />
       <span className="cand-progress-text">
-        {p.arch} {p.stage} {p.step}/{p.total}
+        {label} {p.step}/{p.total}
+        {typeof p.accuracy === "number" ? ` · acc ${(p.accuracy * 100).toFixed(1)}%` : ""}
       </span>
     </span>
   );
@@ -145,23 +154,25 @@ export function CandidateTable({ state, version, architectures, onOpen }: Props)
         </div>
       </div>
       <div className="cand-table" role="table" aria-label="Candidates" aria-rowcount={rows.length + 1}>
-        <div className="cand-row cand-header" role="row" style={{ gridTemplateColumns: template }}>
-          {columns.map((col) => (
-            <span
-              key={col.key}
-              role="columnheader"
-              className={col.key === "mean_score" || col.key.startsWith("arch:") ? "num" : undefined}
-              aria-sort={sortKey === col.key ? (desc ? "descending" : "ascending") : "none"}
-            >
-              <button type="button" className="sort-button" onClick={() => toggleSort(col.key)}>
-                {col.label}
-                {sortKey === col.key ? (desc ? " ▼" : " ▲") : ""}
-              </button>
-            </span>
-          ))}
-          <span role="columnheader">Formula / progress</span>
+        <div role="rowgroup">
+          <div className="cand-row cand-header" role="row" style={{ gridTemplateColumns: template }}>
+            {columns.map((col) => (
+              <span
+                key={col.key}
+                role="columnheader"
+                className={col.key === "mean_score" || col.key.startsWith("arch:") ? "num" : undefined}
+                aria-sort={sortKey === col.key ? (desc ? "descending" : "ascending") : "none"}
+              >
+                <button type="button" className="sort-button" onClick={() => toggleSort(col.key)}>
+                  {col.label}
+                  {sortKey === col.key ? (desc ? " ▼" : " ▲") : ""}
+                </button>
+              </span>
+            ))}
+            <span role="columnheader">Formula / progress</span>
+          </div>
         </div>
-        <div ref={scroller} className="cand-scroll" tabIndex={0} aria-label="Candidate rows">
+        <div ref={scroller} className="cand-scroll" tabIndex={0} role="rowgroup" aria-label="Candidate rows">
           <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
             {virtualizer.getVirtualItems().map((item) => {
               const c = rows[item.index];
