@@ -65,9 +65,12 @@ export function ParetoChart({ state, version: liveVersion, architectures, onOpen
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [version, xArch, yArch, single, state]);
 
-  const option = useMemo<ChartOption>(() => {
+  const rest = useMemo(() => {
     const frontIds = new Set(front.map((p) => p.id));
-    const rest = points.filter((p) => !frontIds.has(p.id));
+    return points.filter((p) => !frontIds.has(p.id));
+  }, [points, front]);
+
+  const option = useMemo<ChartOption>(() => {
     const large = points.length > 2000;
     return {
       animation: false,
@@ -122,11 +125,13 @@ export function ParetoChart({ state, version: liveVersion, architectures, onOpen
         },
       ],
     };
-  }, [points, front, single, xArch, yArch]);
+  }, [points, rest, front, single, xArch, yArch]);
 
   const ref = useChart(option, (p) => {
-    const d = p.data as [number, number, number] | undefined;
-    if (d && typeof d[2] === "number") onOpen(d[2]);
+    // In large mode ECharts may not hand back the datum, so look it up by index.
+    const list = p.seriesId === "front" ? front : rest;
+    const hit = list[p.dataIndex];
+    if (hit) onOpen(hit.id);
   });
 
   return (
