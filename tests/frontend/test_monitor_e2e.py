@@ -373,6 +373,19 @@ def test_monitor_stays_smooth_at_10000_candidates(lab_server, monitor_browser):
         page.get_by_role("button", name="#").click()  # ascending by id
         page.locator(".cand-scroll").evaluate("el => el.scrollTop = el.scrollHeight")
         expect(page.locator(f".cand-scroll [data-candidate-id='{SCALE_N}']")).to_be_visible()
+        # clicking a point of the dense cloud opens that candidate
+        box = page.locator(".pareto .chart").bounding_box()
+        page.route(re.compile(r".*/api/candidates/\d+$"), lambda r: r.fulfill(
+            json={**_scale_candidate(int(r.request.url.rsplit("/", 1)[1]), "evaluated", rng),
+                  "document": {"format": "layer-graph/1", "nodes": [{"id": "a", "op": "neg", "inputs": ["x"]}],
+                               "output": "a"},
+                  "curves": {}, "timings": {}, "message": "", "lineage": []}))
+        for dx, dy in ((0.55, 0.45), (0.6, 0.4), (0.5, 0.5), (0.65, 0.35), (0.45, 0.55)):
+            page.mouse.click(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy)
+            if "/candidates/" in page.url:
+                break
+        page.wait_for_url(re.compile(r".*/candidates/\d+/$"), timeout=5_000)
+        expect(page.get_by_role("heading", name=re.compile(r"Candidate #\d+"))).to_be_visible()
         assert not errors, errors
     finally:
         context.close()
