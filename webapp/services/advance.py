@@ -21,7 +21,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from webapp.models import Candidate, CandidateStatus, Search, SearchStage, SearchStatus, UserQuota
+from webapp.models import (
+    Candidate,
+    CandidateStatus,
+    RerankJob,
+    Search,
+    SearchStage,
+    SearchStatus,
+    UserQuota,
+)
 from webapp.models.candidates import IN_FLIGHT_STATUSES
 from webapp.selectors.candidates import candidate_summary
 from webapp.services import dispatch, engine
@@ -44,6 +52,19 @@ def search_locked(*, search_id: int) -> Iterator[tuple[Search, UserQuota] | None
         quota = quota_lock(user_id=owner_id)
         search = Search.objects.select_for_update().filter(pk=search_id).first()
         yield (search, quota) if search is not None else None
+
+
+@contextlib.contextmanager
+def work_locked(*, model: type[Candidate] | type[RerankJob], pk: int) -> Iterator[tuple | None]:
+    """``search_locked`` for the search of a candidate or rerank job, then that row locked too:
+    yields ``(search, quota, row)``, or None when either is gone."""
+    search_id = model.objects.filter(pk=pk).values_list("search_id", flat=True).first()
+    if search_id is None:
+        yield None
+        return
+    with search_locked(search_id=search_id) as locked:
+        row = model.objects.select_for_update().filter(pk=pk).first() if locked is not None else None
+        yield (*locked, row) if row is not None else None
 
 
 def search_advance(*, search_id: int) -> None:

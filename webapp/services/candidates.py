@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from webapp.models import Candidate, CandidateStatus, SearchStatus
 from webapp.selectors.candidates import candidate_summary
-from webapp.services.advance import advance_locked, search_locked, search_refresh_counts
+from webapp.services.advance import advance_locked, search_refresh_counts, work_locked
 from webapp.services.attempts import WORKING_SEARCH_STATUSES, attempt_alive, attempt_begin
 from webapp.services.events import event_append, event_push_ephemeral
 from webapp.services.jsonsafe import finite_or_none, json_safe
@@ -41,20 +41,12 @@ class EvaluationJob:
     search_id: int
 
 
-def _search_id_of(candidate_id: int) -> int | None:
-    return Candidate.objects.filter(pk=candidate_id).values_list("search_id", flat=True).first()
-
-
 def candidate_start(*, candidate_id: int, worker: str) -> EvaluationJob | None:
     """Begin a new attempt of a queued candidate; None when it is not runnable."""
-    search_id = _search_id_of(candidate_id)
-    if search_id is None:
-        return None
-    with search_locked(search_id=search_id) as locked:
+    with work_locked(model=Candidate, pk=candidate_id) as locked:
         if locked is None:
             return None
-        search = locked[0]
-        candidate = Candidate.objects.select_for_update().get(pk=candidate_id)
+        search, _quota, candidate = locked
         if candidate.status != CandidateStatus.QUEUED or search.status not in WORKING_SEARCH_STATUSES:
             return None
         attempt_begin(row=candidate, worker=worker)
@@ -137,14 +129,10 @@ def candidate_record_result(*, candidate_id: int, attempt: int, result: dict) ->
     A report is accepted from the running attempt, or from an attempt the
     reaper requeued that has not been restarted yet (its work is still good).
     """
-    search_id = _search_id_of(candidate_id)
-    if search_id is None:
-        return False
-    with search_locked(search_id=search_id) as locked:
+    with work_locked(model=Candidate, pk=candidate_id) as locked:
         if locked is None:
             return False
-        search, quota = locked
-        candidate = Candidate.objects.select_for_update().get(pk=candidate_id)
+        search, quota, candidate = locked
         if candidate.attempts != attempt or candidate.status not in (CandidateStatus.RUNNING, CandidateStatus.QUEUED):
             return False
         clean = _clean_result(result)

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from webapp.models import Candidate, CandidateStatus, RerankJob, RerankStatus, Search, SearchStatus
 from webapp.services import dispatch
-from webapp.services.advance import advance_locked, search_advance, search_locked
+from webapp.services.advance import advance_locked, search_advance, work_locked
 from webapp.services.attempts import WORKING_SEARCH_STATUSES
 from webapp.services.events import event_append
 from webapp.services.rerank import rerank_job_requeue_or_fail
@@ -42,25 +42,24 @@ def candidates_reap_stale(*, now: datetime | None = None) -> int:
     cutoff = now - timedelta(seconds=settings.LAB_HEARTBEAT_TIMEOUT)
     handled = 0
     stale = Candidate.objects.filter(status=CandidateStatus.RUNNING, last_heartbeat__lt=cutoff) \
-        .values_list("pk", "search_id")[:BATCH]
-    for candidate_id, search_id in list(stale):
-        handled += _reap_candidate(candidate_id=candidate_id, search_id=search_id, cutoff=cutoff)
+        .values_list("pk", flat=True)[:BATCH]
+    for candidate_id in list(stale):
+        handled += _reap_candidate(candidate_id=candidate_id, cutoff=cutoff)
     stale_jobs = RerankJob.objects.filter(status=RerankStatus.RUNNING, last_heartbeat__lt=cutoff) \
-        .values_list("pk", "search_id")[:BATCH]
-    for job_id, search_id in list(stale_jobs):
-        handled += _reap_job(job_id=job_id, search_id=search_id, cutoff=cutoff)
+        .values_list("pk", flat=True)[:BATCH]
+    for job_id in list(stale_jobs):
+        handled += _reap_job(job_id=job_id, cutoff=cutoff)
     _reenqueue_after_broker_loss()
     for search_id in Search.objects.filter(status=SearchStatus.RUNNING).values_list("pk", flat=True):
         search_advance(search_id=search_id)
     return handled
 
 
-def _reap_candidate(*, candidate_id: int, search_id: int, cutoff: datetime) -> int:
-    with search_locked(search_id=search_id) as locked:
+def _reap_candidate(*, candidate_id: int, cutoff: datetime) -> int:
+    with work_locked(model=Candidate, pk=candidate_id) as locked:
         if locked is None:
             return 0
-        search, quota = locked
-        candidate = Candidate.objects.select_for_update().get(pk=candidate_id)
+        search, quota, candidate = locked
         if candidate.status != CandidateStatus.RUNNING or candidate.last_heartbeat >= cutoff:
             return 0  # it reported or beat in the meantime
         silent = int(settings.LAB_HEARTBEAT_TIMEOUT)
@@ -85,15 +84,14 @@ def _reap_candidate(*, candidate_id: int, search_id: int, cutoff: datetime) -> i
         return 1
 
 
-def _reap_job(*, job_id: int, search_id: int, cutoff: datetime) -> int:
-    with search_locked(search_id=search_id) as locked:
+def _reap_job(*, job_id: int, cutoff: datetime) -> int:
+    with work_locked(model=RerankJob, pk=job_id) as locked:
         if locked is None:
             return 0
-        search, quota = locked
-        job = RerankJob.objects.select_for_update().select_related("search").get(pk=job_id)
+        search, quota, job = locked
         if job.status != RerankStatus.RUNNING or job.last_heartbeat >= cutoff:
             return 0
-        rerank_job_requeue_or_fail(job=job, max_attempts=settings.LAB_MAX_ATTEMPTS,
+        rerank_job_requeue_or_fail(job=job, search=search, max_attempts=settings.LAB_MAX_ATTEMPTS,
                                    reason=f"no heartbeat for {int(settings.LAB_HEARTBEAT_TIMEOUT)} s")
         advance_locked(search=search, quota=quota)
         return 1

@@ -48,10 +48,6 @@ class RerankWork:
     steps: int
 
 
-def _search_id_of(job_id: int) -> int | None:
-    return RerankJob.objects.filter(pk=job_id).values_list("search_id", flat=True).first()
-
-
 def rerank_begin(*, search: Search, config: Any) -> None:
     """Enter the rerank stage (search row locked), or finish when there is nothing to rerank."""
     from webapp.services.advance import search_set_status
@@ -94,16 +90,12 @@ def rerank_check(*, search: Search) -> None:
 
 def rerank_job_start(*, job_id: int, worker: str) -> RerankWork | None:
     """Begin an attempt of a queued job; None when it is not runnable."""
-    from webapp.services.advance import search_locked
+    from webapp.services.advance import work_locked
 
-    search_id = _search_id_of(job_id)
-    if search_id is None:
-        return None
-    with search_locked(search_id=search_id) as locked:
+    with work_locked(model=RerankJob, pk=job_id) as locked:
         if locked is None:
             return None
-        search = locked[0]
-        job = RerankJob.objects.select_for_update().select_related("candidate").get(pk=job_id)
+        search, _quota, job = locked
         if job.status != RerankStatus.QUEUED or search.status not in WORKING_SEARCH_STATUSES:
             return None
         attempt_begin(row=job, worker=worker)
@@ -132,16 +124,12 @@ def rerank_job_record_result(*, job_id: int, attempt: int, result: dict) -> bool
     ``result`` with ``status: "failed"`` (or without a finite mean) marks the
     job failed. Returns False when the attempt was superseded or already recorded.
     """
-    from webapp.services.advance import advance_locked, search_locked
+    from webapp.services.advance import advance_locked, work_locked
 
-    search_id = _search_id_of(job_id)
-    if search_id is None:
-        return False
-    with search_locked(search_id=search_id) as locked:
+    with work_locked(model=RerankJob, pk=job_id) as locked:
         if locked is None:
             return False
-        search, quota = locked
-        job = RerankJob.objects.select_for_update().get(pk=job_id)
+        search, quota, job = locked
         if job.status != RerankStatus.RUNNING or job.attempts != attempt:
             return False
         result = result if isinstance(result, dict) else {}
@@ -156,9 +144,9 @@ def rerank_job_record_result(*, job_id: int, attempt: int, result: dict) -> bool
         return True
 
 
-def rerank_job_requeue_or_fail(*, job: RerankJob, max_attempts: int, reason: str) -> str:
+def rerank_job_requeue_or_fail(*, job: RerankJob, search: Search, max_attempts: int, reason: str) -> str:
     """The reaper's decision for a silent job (search row locked): requeue, or fail past the cap."""
-    if job.attempts < max_attempts and job.search.status in WORKING_SEARCH_STATUSES:
+    if job.attempts < max_attempts and search.status in WORKING_SEARCH_STATUSES:
         job.status = RerankStatus.QUEUED
         job.save(update_fields=["status"])
         dispatch.task_enqueue(name=dispatch.TASK_RERANK, args=[job.pk], queue=dispatch.EVAL_QUEUE)
