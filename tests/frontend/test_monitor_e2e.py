@@ -17,33 +17,16 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import shutil
 import sys
 import time
 from pathlib import Path
 
-import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 BUDGET = 8
 ARCHS = ("resnet50", "mobilenetv2")
-
-
-@pytest.fixture(scope="module")
-def monitor_browser():
-    """Debian's Chromium, headless (never a downloaded browser)."""
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert executable, "the browser tests need Chromium: run `make browser`"
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=executable,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 def _sign_in(page: Page, base_url: str, username: str, password: str) -> None:
@@ -79,12 +62,12 @@ def _finished(page: Page) -> int:
     return int(text.split("/")[0].strip())
 
 
-def test_launch_watch_reconnect_download(lab_server, monitor_browser, tmp_path):
+def test_launch_watch_reconnect_download(lab_server, chromium, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     started = time.monotonic()
     name = lab_server.unique_name("mon")
     user = lab_server.create_user(name, "pw-" + name)
-    context = monitor_browser.new_context(viewport={"width": 1440, "height": 1100}, accept_downloads=True)
+    context = chromium.new_context(viewport={"width": 1440, "height": 1100}, accept_downloads=True)
     page = context.new_page()
     page.on("dialog", lambda d: d.accept())
     errors: list[str] = []
@@ -267,7 +250,7 @@ def _scale_candidate(i: int, status: str, rng) -> dict:  # noqa: ANN001
     }
 
 
-def test_monitor_stays_smooth_at_10000_candidates(lab_server, monitor_browser):
+def test_monitor_stays_smooth_at_10000_candidates(lab_server, chromium):
     """4,000 candidates from the paged snapshot, then 12,000 events for 6,000
     more over the socket in bursts of 500; the page keeps drawing frames, the
     table stays virtualized, counts and chart are exact."""
@@ -278,7 +261,7 @@ def test_monitor_stays_smooth_at_10000_candidates(lab_server, monitor_browser):
     ARTIFACTS.mkdir(exist_ok=True)
     name = lab_server.unique_name("scale")
     user = lab_server.create_user(name, "pw-" + name)
-    context = monitor_browser.new_context(viewport={"width": 1440, "height": 1100})
+    context = chromium.new_context(viewport={"width": 1440, "height": 1100})
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
