@@ -48,7 +48,7 @@ function Monitor({ searchId }: { searchId: number }) {
   const snap = useSyncExternalStore(store.subscribe, store.getSnapshot);
   const { state, detail, connection } = snap;
   useNow(2000); // re-render now and then so time left and throughput move between events
-  const now = Date.now();
+  const now = Date.now() - snap.clockOffsetMs; // on the server's clock, like finished_at
   const [actionError, setActionError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 

@@ -68,6 +68,9 @@ describe("MonitorStore", () => {
     expect(store.getSnapshot().state.candidates.size).toBe(1); // not yet: coalesced
     await until(() => store.getSnapshot().state.candidates.size === 101);
     expect(publishes - before).toBeLessThanOrEqual(2);
+    // testData's events are stamped 2026-01-01T00:00:01Z: the offset is now minus that
+    const offset = store.getSnapshot().clockOffsetMs;
+    expect(Math.abs(Date.now() - Date.parse("2026-01-01T00:00:01Z") - offset)).toBeLessThan(5000);
     store.dispose();
     expect(window.__labStream).toBeUndefined();
   });

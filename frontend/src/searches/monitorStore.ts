@@ -22,6 +22,12 @@ export interface MonitorSnapshot {
   reconnects: number;
   error: string | null;
   loading: boolean;
+  /**
+   * Client clock minus server clock (ms), at most: the smallest gap seen
+   * between receiving an event and its created_at. Throughput windows use
+   * server timestamps, so "now" must be on the server's clock too.
+   */
+  clockOffsetMs: number;
 }
 
 declare global {
@@ -45,6 +51,7 @@ export class MonitorStore {
   private reconnects = 0;
   private error: string | null = null;
   private loading = true;
+  private clockOffsetMs: number | null = null;
   private snapshot: MonitorSnapshot;
   private listeners = new Set<() => void>();
   private stream: SearchStream | null = null;
@@ -77,6 +84,7 @@ export class MonitorStore {
       reconnects: this.reconnects,
       error: this.error,
       loading: this.loading,
+      clockOffsetMs: this.clockOffsetMs ?? 0,
     };
   }
 
@@ -87,6 +95,14 @@ export class MonitorStore {
 
   private applyBatch(batch: LabEvent[]): void {
     const before = this.state.status;
+    const received = Date.now();
+    for (const ev of batch) {
+      const t = ev.created_at ? Date.parse(ev.created_at) : NaN;
+      if (Number.isFinite(t)) {
+        const gap = received - t;
+        if (this.clockOffsetMs === null || gap < this.clockOffsetMs) this.clockOffsetMs = gap;
+      }
+    }
     applyEvents(this.state, batch);
     if (this.state.status !== before) void this.refreshDetail();
     this.publish();
