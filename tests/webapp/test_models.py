@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import time
+import json
+import re
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from tests.webapp.helpers import make_search
-from webapp.models import Candidate, Event, LayerVersion
+from webapp.models import Candidate, CandidateStatus, Event, LayerVersion
+from webapp.models.candidates import IN_FLIGHT_STATUSES
 from webapp.selectors.candidates import candidate_list
 from webapp.selectors.events import events_after
 from webapp.services.layers import layer_create
@@ -50,11 +53,8 @@ def test_indexes_exist():
     assert "event_search_seq_unique" in _index_names(Event._meta.db_table)
 
 
-@pytest.mark.slow
-def test_queries_stay_fast_with_100k_candidates(user):
-    """Pages, filters, known-hash lookups and event replay on a 100,000-candidate search."""
-    search = make_search(user, budget=200_000)
-    n = 100_000
+def _fill(search, n: int, *, events: int) -> None:
+    """``n`` finished candidates (every 5th rejected as unstable) and ``events`` events (seq 1000 on)."""
     statuses = ["evaluated", "rejected", "failed", "evaluated", "evaluated"]
     now = timezone.now()
     cand_table, event_table = Candidate._meta.db_table, Event._meta.db_table
@@ -76,40 +76,110 @@ def test_queries_stay_fast_with_100k_candidates(user):
                 "jsonb_build_object('a', (i %% 997) / 997.0), (i %% 997) / 997.0, '{}', '{}', '', '', 1, true, %s "
                 "FROM generate_series(0, %s) AS i", [search.pk, now, n - 1])
             cursor.execute(event_sql.replace(" VALUES ", " ") + "SELECT %s, 1000 + i, 'x', '{}', %s "
-                           "FROM generate_series(0, 19999) AS i", [search.pk, now])
-        client_side = 0 if connection.vendor == "postgresql" else n
-        for start in range(0, client_side, batch):
+                           "FROM generate_series(0, %s) AS i", [search.pk, now, events - 1])
+            # What autovacuum does soon after a bulk load; without it the planner guesses from page counts.
+            cursor.execute(f"ANALYZE {cand_table}")
+            cursor.execute(f"ANALYZE {event_table}")
+            return
+        # SQLite: no ANALYZE, as in production (no sqlite_stat1), so the plans are the ones users get.
+        for start in range(0, n, batch):
             ids = range(start, min(n, start + batch))
             params = [p for i in ids for p in (search.pk, f"{i:064x}", statuses[i % 5],
                                                "unstable" if i % 5 == 1 else "",
                                                f'{{"a": {(i % 997) / 997}}}', (i % 997) / 997, True, now)]
             cursor.execute(cand_sql + ", ".join([cand_row] * len(ids)), params)
-            if start < 20_000:  # a long event log; its replay reads by (search, seq) either way
-                params = [p for i in ids for p in (search.pk, 1000 + i, now)]
-                cursor.execute(event_sql + ", ".join([event_row] * len(ids)), params)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {Candidate._meta.db_table}")
-            cursor.execute(f"ANALYZE {Event._meta.db_table}")
+        for start in range(0, events, batch):
+            ids = range(start, min(events, start + batch))
+            params = [p for i in ids for p in (search.pk, 1000 + i, now)]
+            cursor.execute(event_sql + ", ".join([event_row] * len(ids)), params)
 
-    def timed(fn) -> float:
-        start = time.perf_counter()
-        fn()
-        return time.perf_counter() - start
+
+def _sqlite_index_use(plan: str, table: str) -> str | None:
+    """Why ``plan`` (``EXPLAIN QUERY PLAN`` text) does not read ``table`` through an index, or None if it does."""
+    steps = [line.split(" ", 3)[-1] for line in plan.splitlines()]  # "id parent notused detail"
+    on_table = [s for s in steps if re.match(rf"(SCAN|SEARCH) {table}\b", s)]
+    if not on_table:
+        return f"{table} not read at all"
+    for step in on_table:
+        if step.startswith("SCAN"):  # the whole table, or the whole of an index: no key narrows it
+            return f"full scan: {step!r}"
+        if not re.search(r"USING (COVERING INDEX|INDEX|INTEGER PRIMARY KEY|PRIMARY KEY)", step):
+            return f"no index: {step!r}"
+    return None
+
+
+def _pg_nodes(node: dict):
+    yield node
+    for child in node.get("Plans", []):
+        yield from _pg_nodes(child)
+
+
+def _pg_index_use(plan: str, table: str, indexes: set[str]) -> str | None:
+    """Why ``plan`` (``EXPLAIN (FORMAT JSON)``) does not read ``table`` through an index, or None if it does."""
+    nodes = list(_pg_nodes(json.loads(plan)[0]["Plan"]))
+    if seq := [n for n in nodes if n["Node Type"] == "Seq Scan" and n.get("Relation Name") == table]:
+        return f"Seq Scan on {table}: {seq[0].get('Filter', '')}"
+    used = {n["Index Name"] for n in nodes
+            if n["Node Type"] in ("Index Scan", "Index Only Scan", "Bitmap Index Scan") and n["Index Name"] in indexes}
+    return None if used else f"no index of {table} in {[n['Node Type'] for n in nodes]}"
+
+
+def _table_indexes(table: str) -> set[str]:
+    with connection.cursor() as cursor:
+        return {name for name, c in connection.introspection.get_constraints(cursor, table).items()
+                if c["index"] or c["primary_key"] or c["unique"]}
+
+
+def _index_use(qs: QuerySet, table: str) -> str | None:
+    if connection.vendor == "postgresql":
+        return _pg_index_use(qs.explain(format="json"), table, _table_indexes(table))
+    return _sqlite_index_use(qs.explain(), table)
+
+
+# Plans that read without an index today, asserted so that the fix shows up here (drop the entry with it).
+KNOWN_GAPS = {
+    ("postgresql", "top page by score"):
+        "cand_search_score is (search_id, mean_score DESC), which PostgreSQL stores NULLS FIRST, while candidate_list "
+        "orders mean_score DESC NULLS LAST: the index cannot give that order, so the planner reads the whole search "
+        "(Seq Scan) and sorts it. SQLite's DESC is NULLS LAST already, so it walks the index there.",
+}
+
+
+@pytest.mark.slow
+def test_queries_use_indexes_with_100k_candidates(user):
+    """Pages, filters, known-hash lookups and event replay on a 100,000-candidate search read through indexes.
+
+    The plan, not a stopwatch: how fast they are is ``python -m benchmarks.scale``'s business (1k vs 100k, side
+    by side). 100,000 rows so PostgreSQL's planner, which picks a Seq Scan on small tables, meets real sizes.
+    """
+    search = make_search(user, budget=200_000)
+    n = 100_000
+    _fill(search, n, events=20_000)
+    assert Candidate.objects.filter(search=search).count() >= n
+    cand_table, event_table = Candidate._meta.db_table, Event._meta.db_table
+
+    # The query events_after runs (it returns dicts, not its queryset); the same rows prove it is the same query.
+    replay = Event.objects.filter(search_id=search.pk, seq__gt=15_000).order_by("seq")[:500]
+    assert [e["seq"] for e in events_after(search_id=search.pk, after=15_000, limit=500)] == \
+        [e.seq for e in replay] == list(range(15_001, 15_501))
 
     checks = {
-        "top page by score": lambda: list(candidate_list(search_id=search.pk, ordering="-score")[:50]),
-        "filtered page": lambda: list(candidate_list(search_id=search.pk, status="rejected",
-                                                     rejection_reason="unstable", ordering="-score")[:50]),
-        "late page": lambda: list(candidate_list(search_id=search.pk, ordering="created")[90_000:90_050]),
-        "count by status": lambda: candidate_list(search_id=search.pk, status="evaluated").count(),
-        "known hash": lambda: Candidate.objects.filter(search=search, canonical_hash=f"{77777:064x}").exists(),
-        "untold": lambda: list(Candidate.objects.filter(search=search, told=False).exclude(
-            status__in=["queued", "running"])[:10]),
-        "stale heartbeats": lambda: list(Candidate.objects.filter(status="running",
-                                                                  last_heartbeat__isnull=False)[:10]),
-        "event replay": lambda: events_after(search_id=search.pk, after=15_000, limit=500),
+        "top page by score": (candidate_list(search_id=search.pk, ordering="-score")[:50], cand_table),
+        "filtered page": (candidate_list(search_id=search.pk, status="rejected", rejection_reason="unstable",
+                                         ordering="-score")[:50], cand_table),
+        # advance's is_known: .exists() drops the ordering and reads one row.
+        "known hash": (Candidate.objects.filter(search=search, canonical_hash=f"{77777:064x}").order_by()
+                       .values("pk")[:1], cand_table),
+        # advance's _tell_finished.
+        "untold": (Candidate.objects.filter(search=search, told=False).exclude(status__in=IN_FLIGHT_STATUSES)
+                   .order_by("finished_at", "id"), cand_table),
+        # the reaper's candidates_reap_stale.
+        "stale heartbeats": (Candidate.objects.filter(status=CandidateStatus.RUNNING, last_heartbeat__lt=timezone.now())
+                             .values_list("pk", flat=True)[:100], cand_table),
+        "event replay": (replay, event_table),
     }
-    assert Candidate.objects.filter(search=search).count() >= n
-    slow = {name: round(t, 3) for name, fn in checks.items() if (t := min(timed(fn) for _ in range(3))) > 0.5}
-    assert not slow, slow
+    # "count by status" and "late page" (OFFSET 90,000) read most of the search whatever the indexes: not checked.
+    not_indexed = {name: why for name, (qs, table) in checks.items() if (why := _index_use(qs, table))}
+    known = {name for (vendor, name) in KNOWN_GAPS if vendor == connection.vendor}
+    assert set(not_indexed) == known, {"unexpected": {k: v for k, v in not_indexed.items() if k not in known},
+                                       "fixed, drop from KNOWN_GAPS": sorted(known - set(not_indexed))}
