@@ -125,7 +125,11 @@ CHANNEL_LAYERS = {
         # A replaying consumer reads its channel only after the replay: room for
         # a burst of events meanwhile (a drop is refetched from the database
         # on the next event anyway).
-        "CONFIG": {"hosts": [CHANNEL_REDIS_HOST], "prefix": env_str("LAB_CHANNEL_PREFIX", "lab"),
+        # redis-py 8 defaults socket_timeout to 5 s, the same as the layer's
+        # blocking BZPOPMIN, so an idle consumer's read timed out and the
+        # socket was torn down every few seconds (django/channels_redis#422).
+        # Reads must outlast the 5 s blocking pop; 15 s still notices a dead peer.
+        "CONFIG": {"hosts": [{"address": CHANNEL_REDIS_HOST, "socket_timeout": 15}], "prefix": env_str("LAB_CHANNEL_PREFIX", "lab"),
                    "capacity": 1500, "expiry": 60},
     }
 }

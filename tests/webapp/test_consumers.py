@@ -219,3 +219,21 @@ async def test_ping_delivers_a_lost_last_push(cookie, search, monkeypatch):
     got = [await comm.receive_json_from() for _ in range(3)]
     assert [e.get("seq") for e in got[:2]] == [stored[-1] + 1, stored[-1] + 2] and got[2] == {"type": "pong"}
     await comm.disconnect()
+
+
+async def test_idle_socket_outlives_the_redis_read_timeout(cookie, search):
+    """An idle consumer keeps its socket past the channel layer's 5 s blocking pop.
+
+    With redis-py 8's default 5 s socket timeout the pop's read timed out and
+    the consumer died every few seconds (django/channels_redis#422).
+    """
+    stored = await stored_seqs(search)
+    comm = communicator(search.pk, cookie=cookie)
+    assert (await comm.connect())[0]
+    await receive_events(comm, len(stored))
+    assert await comm.receive_nothing(timeout=8, interval=0.5)  # idle across at least one full pop
+    first = (await sync_to_async(queued_ids)(search))[0]
+    await sync_to_async(run_one)(first)
+    live = await comm.receive_json_from(timeout=5)
+    assert live["seq"] == stored[-1] + 1
+    await comm.disconnect()
