@@ -48,8 +48,8 @@ def _index_names(table: str) -> set[str]:
 
 def test_indexes_exist():
     names = _index_names(Candidate._meta.db_table)
-    assert {"cand_search_status", "cand_status_heartbeat", "cand_search_score", "cand_search_told",
-            "candidate_search_hash_unique"} <= names
+    assert {"cand_search_status", "cand_status_heartbeat", "cand_search_score", "cand_search_score_id",
+            "cand_search_untold", "candidate_search_hash_unique"} <= names
     assert "event_search_seq_unique" in _index_names(Event._meta.db_table)
 
 
@@ -137,12 +137,7 @@ def _index_use(qs: QuerySet, table: str) -> str | None:
 
 
 # Plans that read without an index today, asserted so that the fix shows up here (drop the entry with it).
-KNOWN_GAPS = {
-    ("postgresql", "top page by score"):
-        "cand_search_score is (search_id, mean_score DESC), which PostgreSQL stores NULLS FIRST, while candidate_list "
-        "orders mean_score DESC NULLS LAST: the index cannot give that order, so the planner reads the whole search "
-        "(Seq Scan) and sorts it. SQLite's DESC is NULLS LAST already, so it walks the index there.",
-}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.slow

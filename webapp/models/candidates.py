@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import F, Q
+from django.db.models.expressions import OrderBy
 
 
 class CandidateStatus(models.TextChoices):
@@ -16,6 +18,29 @@ class CandidateStatus(models.TextChoices):
 
 IN_FLIGHT_STATUSES = (CandidateStatus.QUEUED, CandidateStatus.RUNNING)
 FINISHED_STATUSES = (CandidateStatus.REJECTED, CandidateStatus.EVALUATED, CandidateStatus.FAILED, CandidateStatus.LOST)
+
+
+class NullsOrderIndex(models.Index):
+    """An index whose columns say where NULLs go, as the ORDER BY it must serve does.
+
+    PostgreSQL stores a DESC column NULLS FIRST unless told otherwise, so it serves ``DESC NULLS LAST`` only
+    from an index that says so. SQLite's CREATE INDEX rejects NULLS FIRST/LAST, and needs none where the
+    modifier is its own order (NULLs sort lowest: DESC is NULLS LAST, ASC is NULLS FIRST), so there it is
+    left out; a modifier against SQLite's order cannot be indexed there and is refused.
+    """
+
+    def create_sql(self, model, schema_editor, using="", **kwargs):
+        if schema_editor.connection.vendor != "sqlite":
+            return super().create_sql(model, schema_editor, using=using, **kwargs)
+        _path, args, kw = self.deconstruct()
+        plain = []
+        for expr in args:
+            if isinstance(expr, OrderBy) and (expr.nulls_first or expr.nulls_last):
+                if bool(expr.nulls_last) != expr.descending:
+                    raise ValueError(f"{self.name}: SQLite cannot index {expr!r}")
+                expr = OrderBy(expr.expression, descending=expr.descending)
+            plain.append(expr)
+        return models.Index(*plain, **kw).create_sql(model, schema_editor, using=using, **kwargs)
 
 
 class Candidate(models.Model):
@@ -59,8 +84,12 @@ class Candidate(models.Model):
         indexes = [
             models.Index(fields=["search", "status"], name="cand_search_status"),
             models.Index(fields=["status", "last_heartbeat"], name="cand_status_heartbeat"),
-            models.Index(fields=["search", "-mean_score"], name="cand_search_score"),
-            models.Index(fields=["search", "told", "status"], name="cand_search_told"),
+            models.Index(fields=["search", "-mean_score"], name="cand_search_score"),  # PostgreSQL: "score" read backwards
+            # candidate_list's "-score" order, tie-breaker included: mean_score DESC NULLS LAST, id DESC.
+            NullsOrderIndex(F("search"), F("mean_score").desc(nulls_last=True), F("id").desc(),
+                            name="cand_search_score_id"),
+            # advance's _tell_finished: SQLite cannot seek on ``NOT told``; this holds the untold rows only.
+            models.Index(fields=["search"], condition=Q(told=False), name="cand_search_untold"),
             models.Index(fields=["search", "rejection_reason"], name="cand_search_reason"),
         ]
 
