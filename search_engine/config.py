@@ -95,7 +95,14 @@ def _check_keys(prefix: str, data: Any, allowed: set[str]) -> None:
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """How one candidate layer is evaluated (proxy task, rejection protocols)."""
+    """How one candidate layer is evaluated (proxy task, rejection protocols).
+
+    `warmup_steps` is our addition, not the paper's (PAPER.md trains at the
+    base rate from the first step): the learning rate rises linearly from
+    lr/warmup_steps to lr over the first `warmup_steps` steps, then follows
+    `schedule` over the remaining steps. 0 means no warmup. Stored configs
+    written before the field existed load with the default 0.
+    """
 
     dataset: str = "cifar10"
     data_dir: str | None = None
@@ -110,6 +117,7 @@ class EvalConfig:
     nesterov: bool = True
     weight_decay: float = 1e-4
     schedule: str = "constant"
+    warmup_steps: int = 0
     bf16: bool = False
     quality_steps: int = 100
     quality_threshold: float | None = None
@@ -179,6 +187,7 @@ def _validate_eval(c: EvalConfig) -> None:
         raise ConfigError("bad_value", "nesterov", "nesterov needs momentum > 0")
     _float("weight_decay", c.weight_decay, lo=0.0, hi=1.0)
     _choice("schedule", c.schedule, SCHEDULES)
+    _int("warmup_steps", c.warmup_steps, lo=0, hi=c.steps - 1)
     _bool("bf16", c.bf16)
     _int("quality_steps", c.quality_steps, lo=0, hi=c.steps)
     _optional("quality_threshold", c.quality_threshold, _float, lo=0.0, hi=1.0)
@@ -219,9 +228,10 @@ class SearchConfig:
         _int("rerank_top_k", self.rerank_top_k, lo=0, hi=10_000)
         _int("rerank_keep", self.rerank_keep, lo=0, hi=self.rerank_top_k)
         _int("rerank_seeds", self.rerank_seeds, lo=1, hi=100)
-        _int("rerank_steps", self.rerank_steps, lo=1, hi=10_000_000)
         if not isinstance(self.eval, EvalConfig):
             raise ConfigError("bad_value", "eval", "eval must be an EvalConfig")
+        # The rerank retrains with eval's settings over rerank_steps, warmup included.
+        _int("rerank_steps", self.rerank_steps, lo=self.eval.warmup_steps + 1, hi=10_000_000)
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "eval"}

@@ -17,6 +17,18 @@ def test_round_trip_through_json() -> None:
     assert again.eval.architectures == ("resnet50",)
 
 
+def test_warmup_steps_round_trips_and_defaults_to_zero_when_absent() -> None:
+    cfg = EvalConfig(steps=100, quality_steps=10, warmup_steps=25)
+    d = json.loads(json.dumps(cfg.to_dict()))
+    assert d["warmup_steps"] == 25 and EvalConfig.from_dict(d) == cfg
+    # A stored config written before the field existed has no key: it loads as 0.
+    del d["warmup_steps"]
+    assert EvalConfig.from_dict(d).warmup_steps == 0
+    old = SearchConfig().to_dict()
+    del old["eval"]["warmup_steps"]
+    assert SearchConfig.from_dict(old).eval.warmup_steps == 0
+
+
 def test_missing_keys_take_defaults() -> None:
     cfg = SearchConfig.from_dict({"mode": "S", "eval": {"dataset": "synthetic"}})
     assert cfg.mode == "S" and cfg.eval.dataset == "synthetic" and cfg.eval.lr == 0.1
@@ -38,6 +50,13 @@ def test_missing_keys_take_defaults() -> None:
         ({"eval": {"schedule": "linear"}}, "bad_value", "eval.schedule"),
         ({"eval": {"quality_threshold": 1.5}}, "bad_value", "eval.quality_threshold"),
         ({"eval": {"steps": 50, "quality_steps": 100}}, "bad_value", "eval.quality_steps"),
+        ({"eval": {"warmup_steps": -1}}, "bad_value", "eval.warmup_steps"),
+        ({"eval": {"steps": 50, "quality_steps": 10, "warmup_steps": 50}}, "bad_value",
+         "eval.warmup_steps"),
+        ({"eval": {"steps": 50, "quality_steps": 10, "warmup_steps": 80}}, "bad_value",
+         "eval.warmup_steps"),
+        ({"eval": {"warmup_steps": 2.5}}, "bad_value", "eval.warmup_steps"),
+        ({"rerank_steps": 20, "eval": {"warmup_steps": 20}}, "bad_value", "rerank_steps"),
         ({"mode": "X"}, "bad_value", "mode"),
         ({"population_size": 10, "tournament_size": 11}, "bad_value", "tournament_size"),
         ({"initial_nodes": 8, "max_nodes": 4}, "bad_value", "max_nodes"),

@@ -29,6 +29,15 @@ def test_paper_presets_follow_the_paper() -> None:
         assert set(e.architectures) == {"resnet50", "mobilenetv2", "efficientnet_b0"}
 
 
+def test_paper_presets_warm_up_and_cpu_quick_does_not() -> None:
+    # Our addition (not the paper's): see the comment at presets._PAPER_EVAL.
+    for name in ("paper-b", "paper-s"):
+        e = get_preset(name).eval
+        assert 0 < e.warmup_steps < e.quality_steps
+    # cpu-quick was calibrated without warmup.
+    assert get_preset("cpu-quick").eval.warmup_steps == 0
+
+
 def test_cpu_quick_is_offline_and_small() -> None:
     e = get_preset("cpu-quick").eval
     assert e.dataset == "digits"
@@ -50,6 +59,7 @@ def test_build_config_deep_merges_overrides() -> None:
         ({"eval": {"nope": 1}}, "unknown_key", "eval.nope"),
         ({"bogus": 1}, "unknown_key", "bogus"),
         ({"eval": {"batch_size": -3}}, "bad_value", "eval.batch_size"),
+        ({"eval": {"warmup_steps": 2000}}, "bad_value", "eval.warmup_steps"),
         ({"eval": "fast"}, "bad_value", "eval"),
     ],
 )

@@ -98,6 +98,49 @@ def test_learning_rate(schedule: str, step: int, expected: float) -> None:
     assert learning_rate(step, s) == pytest.approx(expected, abs=1e-12)
 
 
+@pytest.mark.parametrize(("schedule", "step", "expected"),
+                         [("constant", 0, 0.01), ("constant", 4, 0.05), ("constant", 9, 0.1),
+                          ("constant", 10, 0.1), ("constant", 99, 0.1),
+                          ("cosine", 0, 0.01), ("cosine", 9, 0.1), ("cosine", 10, 0.1),
+                          ("cosine", 55, 0.05), ("cosine", 100, 0.0)])
+def test_learning_rate_with_warmup(schedule: str, step: int, expected: float) -> None:
+    # Linear from lr/10 to lr over 10 steps; cosine then decays over steps 10..100.
+    s = TrainSettings(total_steps=100, lr=0.1, schedule=schedule, warmup_steps=10)
+    assert learning_rate(step, s) == pytest.approx(expected, abs=1e-12)
+
+
+class _Tiny(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(3, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lin(x.mean(dim=(2, 3)))
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_optimizer_lr_follows_warmup_across_chunks(schedule: str) -> None:
+    """The rate the optimiser really used at each step, read between 1-step runs."""
+    data = load_dataset("synthetic")
+    s = TrainSettings(total_steps=12, batch_size=4, lr=0.1, schedule=schedule, warmup_steps=4,
+                      progress_every=100)
+    tr = Trainer(_Tiny(), data, s, generator=torch.Generator().manual_seed(0))
+    used = []
+    for step in range(12):
+        used.append(tr.opt.param_groups[0]["lr"])
+        tr.run(step + 1)
+    assert used == pytest.approx([learning_rate(k, s) for k in range(12)], abs=1e-12)
+    assert used[:5] == pytest.approx([0.025, 0.05, 0.075, 0.1, 0.1])  # cosine starts at lr too
+    assert tr.state.status == "done"
+
+
+def test_eval_config_warmup_reaches_the_trainer() -> None:
+    from search_engine.config import EvalConfig
+
+    cfg = EvalConfig(steps=100, quality_steps=10, warmup_steps=25)
+    assert TrainSettings.from_eval_config(cfg).warmup_steps == 25
+
+
 def test_bf16_autocast_runs_on_cpu() -> None:
     tr = _trainer(steps=4, bf16=True)
     assert tr.run(4).status == "done"
