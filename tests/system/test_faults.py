@@ -35,6 +35,9 @@ pytestmark = [pytest.mark.system, pytest.mark.slow]
 FAST = {"LAB_HEARTBEAT_SECONDS": "0.5", "LAB_HEARTBEAT_TIMEOUT": "6", "LAB_REAPER_INTERVAL": "1"}
 # Enough steps that a candidate seen early in training is still training a moment later.
 QUICK_EVAL = {"stability_steps": 0, "steps": 40}
+# The faults must strike a candidate in training; random layers may all be
+# rejected before training (the seed decides), reference layers never are.
+TRAINABLE_SEEDS = ["bn_relu", "evonorm_s0"]
 
 
 def _follow_to_the_end(lab: LabServer, follower: EventFollower, timeout: float = 300) -> None:
@@ -53,7 +56,8 @@ def _eval_worker_main(lab: LabServer) -> psutil.Process:
 def test_sigkill_of_the_worker_mid_evaluation(lab_factory: Callable[..., LabServer]) -> None:
     lab = lab_factory(env=FAST)
     http = lab.client(lab.create_user(lab.unique_name("kim"), "a-long-enough-password"))
-    search = launch(http, name="sigkill", overrides=tiny_overrides(budget=3, parallel=1, eval=QUICK_EVAL))
+    search = launch(http, name="sigkill", overrides=tiny_overrides(budget=3, parallel=1, eval=QUICK_EVAL),
+                    seed_references=TRAINABLE_SEEDS)
     follower = EventFollower(lab, http, search["id"])
     follower.start()
 
@@ -87,7 +91,8 @@ def test_redis_restart_mid_search(private_redis: dict, lab_factory: Callable[...
     server: EmbeddedRedis = private_redis["server"]
     lab = lab_factory(env={**FAST, "REDIS_URL": server.url})
     http = lab.client(lab.create_user(lab.unique_name("rey"), "a-long-enough-password"))
-    search = launch(http, name="redis restart", overrides=tiny_overrides(budget=4, parallel=2, eval=QUICK_EVAL))
+    search = launch(http, name="redis restart", overrides=tiny_overrides(budget=4, parallel=2, eval=QUICK_EVAL),
+                    seed_references=TRAINABLE_SEEDS)
     follower = EventFollower(lab, http, search["id"])
     follower.start()
 
