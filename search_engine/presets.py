@@ -12,6 +12,7 @@ pass its gates on every anchor and a 50-candidate search takes minutes.
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 from search_engine.config import ConfigError, EvalConfig, SearchConfig, deep_merge
 
@@ -46,41 +47,31 @@ _PAPER_EVAL = EvalConfig(
     progress_every=50,
 )
 
+_PAPER_B = SearchConfig(
+    mode="B",
+    population_size=100,
+    tournament_size=25,
+    budget=5000,
+    parallel=8,
+    initial_nodes=4,
+    max_nodes=16,
+    rerank_top_k=10,
+    rerank_keep=3,
+    rerank_seeds=3,
+    rerank_steps=10000,
+    eval=_PAPER_EVAL,
+)
+# The S search differs from the B search only in its mode and training length.
+_PAPER_S = replace(_PAPER_B, mode="S", eval=replace(_PAPER_EVAL, steps=5000, schedule="cosine"))
+
 _PRESETS: dict[str, tuple[str, SearchConfig]] = {
     "paper-b": (
         "The paper's B search: CIFAR-10, full-size anchors, 2000 steps at a constant rate.",
-        SearchConfig(
-            mode="B",
-            population_size=100,
-            tournament_size=25,
-            budget=5000,
-            parallel=8,
-            initial_nodes=4,
-            max_nodes=16,
-            rerank_top_k=10,
-            rerank_keep=3,
-            rerank_seeds=3,
-            rerank_steps=10000,
-            eval=_PAPER_EVAL,
-        ),
+        _PAPER_B,
     ),
     "paper-s": (
         "The paper's S search (no batch statistics): CIFAR-10, 5000 steps, cosine schedule.",
-        SearchConfig(
-            mode="S",
-            population_size=100,
-            tournament_size=25,
-            budget=5000,
-            parallel=8,
-            initial_nodes=4,
-            max_nodes=16,
-            rerank_top_k=10,
-            rerank_keep=3,
-            rerank_seeds=3,
-            rerank_steps=10000,
-            eval=EvalConfig(**{**_PAPER_EVAL.to_dict(), "architectures": _PAPER_EVAL.architectures,
-                               "steps": 5000, "schedule": "cosine"}),
-        ),
+        _PAPER_S,
     ),
     "cpu-quick": (
         "Offline digits, narrow shallow anchors, short training: 50 candidates in minutes on 2 cores.",
