@@ -55,6 +55,8 @@ function Field({
   );
 }
 
+type NumericKey = "population_size" | "tournament_size" | "budget" | "seed" | "steps";
+
 const EMPTY: LaunchFormValues = {
   name: "",
   preset: "",
@@ -159,6 +161,20 @@ export function LaunchPage() {
   const describedBy = (f: string, hint = false) =>
     [errors[f] ? `f-${f}-error` : "", hint ? `f-${f}-hint` : ""].filter(Boolean).join(" ") || undefined;
 
+  /** A whole-number text input with its label, hint and error, wired for screen readers. */
+  const numberField = (key: NumericKey, label: string, hint?: string) => (
+    <Field id={`f-${key}`} label={label} error={errors[key]} hint={hint}>
+      <input
+        id={`f-${key}`}
+        inputMode="numeric"
+        value={values[key]}
+        onChange={(e) => set(key, e.target.value)}
+        aria-invalid={!!errors[key]}
+        aria-describedby={describedBy(key, hint !== undefined)}
+      />
+    </Field>
+  );
+
   return (
     <div className="lab-page searches launch">
       <h1>New search</h1>
@@ -216,71 +232,23 @@ export function LaunchPage() {
                   <option value="S">S (sample-based)</option>
                 </select>
               </Field>
-              <Field id="f-population_size" label="Population" error={errors.population_size}>
-                <input
-                  id="f-population_size"
-                  inputMode="numeric"
-                  value={values.population_size}
-                  onChange={(e) => set("population_size", e.target.value)}
-                  aria-invalid={!!errors.population_size}
-                  aria-describedby={describedBy("population_size")}
-                />
-              </Field>
-              <Field id="f-tournament_size" label="Tournament size" error={errors.tournament_size}>
-                <input
-                  id="f-tournament_size"
-                  inputMode="numeric"
-                  value={values.tournament_size}
-                  onChange={(e) => set("tournament_size", e.target.value)}
-                  aria-invalid={!!errors.tournament_size}
-                  aria-describedby={describedBy("tournament_size")}
-                />
-              </Field>
-              <Field id="f-budget" label="Budget (candidates)" error={errors.budget}>
-                <input
-                  id="f-budget"
-                  inputMode="numeric"
-                  value={values.budget}
-                  onChange={(e) => set("budget", e.target.value)}
-                  aria-invalid={!!errors.budget}
-                  aria-describedby={describedBy("budget")}
-                />
-              </Field>
-              <Field id="f-seed" label="Random seed" error={errors.seed} hint="Empty: the server picks one.">
-                <input
-                  id="f-seed"
-                  inputMode="numeric"
-                  value={values.seed}
-                  onChange={(e) => set("seed", e.target.value)}
-                  aria-invalid={!!errors.seed}
-                  aria-describedby={describedBy("seed", true)}
-                />
-              </Field>
+              {numberField("population_size", "Population")}
+              {numberField("tournament_size", "Tournament size")}
+              {numberField("budget", "Budget (candidates)")}
+              {numberField("seed", "Random seed", "Empty: the server picks one.")}
             </div>
           </fieldset>
 
           <fieldset>
             <legend>Evaluation</legend>
             <div className="field-grid">
-              <Field
-                id="f-steps"
-                label="Training steps"
-                error={errors.steps}
-                hint={
-                  typeof preset?.config.eval?.quality_steps === "number"
-                    ? `At least ${preset.config.eval.quality_steps} (the quality gate).`
-                    : undefined
-                }
-              >
-                <input
-                  id="f-steps"
-                  inputMode="numeric"
-                  value={values.steps}
-                  onChange={(e) => set("steps", e.target.value)}
-                  aria-invalid={!!errors.steps}
-                  aria-describedby={describedBy("steps", typeof preset?.config.eval?.quality_steps === "number")}
-                />
-              </Field>
+              {numberField(
+                "steps",
+                "Training steps",
+                typeof preset?.config.eval?.quality_steps === "number"
+                  ? `At least ${preset.config.eval.quality_steps} (the quality gate).`
+                  : undefined,
+              )}
               <Field id="f-dataset" label="Data set" error={errors.dataset}>
                 <select
                   id="f-dataset"
