@@ -138,6 +138,13 @@ def test_draw_s0_refuse_cycle_save_restore_download(lab_server, page: Page, tmp_
         expect(node(page, f"n{i}").locator(".node-op")).to_have_text(op)
     for k, (src, dst, slot) in enumerate(S0_WIRES, start=1):
         wire(page, src, dst, slot)
+        if edges(page) != k:
+            # Seen once in ~10 full runs: the very first press after the last
+            # HTML5 drop was not taken as a connection start (headless Chromium,
+            # loaded 2-core CI machine). Repeat the same gesture once; the count
+            # must still be exactly k, so a doubled or refused edge still fails.
+            page.wait_for_timeout(300)
+            wire(page, src, dst, slot)
         expect(page.locator(".react-flow__edge")).to_have_count(k)
 
     formula = page.get_by_test_id("formula")
