@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -244,6 +245,14 @@ def _summary(doc: dict, out: str) -> str:
             f"results in {out}")
     if not doc["finished"]:
         text += f"; stopped ({doc['stopped_reason']}): continue with --resume"
+    elif not doc["pareto_front"]:
+        # Random layers rarely survive the rejection protocols (all 50 of a measured
+        # random-only cpu-quick search did not), so say why the front is empty.
+        reasons = Counter(c["rejection_reason"] or c["status"] for c in doc["candidates"])
+        text += ("\nno layer passed the rejection protocols ("
+                 + ", ".join(f"{reason} {n}" for reason, n in reasons.most_common())
+                 + "); most random layers fail them: start from layers that train with "
+                 "--seed-reference NAME (e.g. evonorm_s0) or --seed-layer FILE")
     return text
 
 

@@ -207,6 +207,25 @@ def test_tiny_real_search_interrupted_and_resumed(tmp_path: Path) -> None:
     assert again.returncode == 2 and "seed" in again.stderr
 
 
+def test_an_empty_front_is_explained_with_the_rejection_reasons(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A search in which nothing survives says why and how to start from layers that train."""
+    zero = tmp_path / "zero.json"  # x * 0: the numeric probe rejects it as constant
+    zero.write_text(json.dumps({"format": "layer-graph/1", "nodes": [
+        {"id": "a", "op": "mul", "inputs": ["x", "zero"]}], "output": "a"}))
+    out_file = tmp_path / "r.json"
+    code, out, err = run_main(["search", "--preset", "cpu-quick", "--budget", "1", "--quiet",
+                               "--seed-layer", str(zero), "--out", str(out_file), *overrides()],
+                              capsys)
+    assert code == 0, err
+    doc = json.loads(out_file.read_text())
+    assert doc["pareto_front"] == [] and doc["candidates"][0]["rejection_reason"] == "constant_output"
+    assert "Pareto front: 0 layer(s)" in out
+    assert "no layer passed the rejection protocols (constant_output 1)" in out
+    assert "--seed-reference" in out
+
+
 def test_evaluate_prints_the_result_as_json() -> None:
     r = cli("evaluate", "evonorm_s0", "--preset", "cpu-quick", *overrides())
     assert r.returncode == 0, r.stderr
