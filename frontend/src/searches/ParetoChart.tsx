@@ -3,7 +3,7 @@
 // score against candidate number, and the running best as the "front".
 
 import { useEffect, useMemo, useRef, useState } from "react";
-import type { SearchState } from "./store";
+import { rejectionReasons, type SearchState } from "./store";
 import { paretoFront, runningBest, type ScorePoint } from "./pareto";
 import { useChart, type ChartOption } from "./charts";
 
@@ -64,6 +64,12 @@ export function ParetoChart({ state, version: liveVersion, architectures, onOpen
     // `version` changes whenever the state (mutated in place) changes
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [version, xArch, yArch, single, state]);
+
+  const reasons = useMemo(
+    () => (points.length === 0 ? rejectionReasons(state) : []),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [version, points.length, state],
+  );
 
   const rest = useMemo(() => {
     const frontIds = new Set(front.map((p) => p.id));
@@ -171,6 +177,13 @@ export function ParetoChart({ state, version: liveVersion, architectures, onOpen
         {points.length} evaluated · {front.length} on the {single ? "best-so-far line" : "front"} ·
         click a point to open the candidate
       </p>
+      {points.length === 0 && reasons.length > 0 ? (
+        <p className="lab-muted small" data-testid="empty-front">
+          No candidate has passed the rejection protocols yet (
+          {reasons.map(([reason, n]) => `${reason} ${n}`).join(", ")}). Most random layers fail them;
+          launch a search with reference layers as seeds to evolve from layers that train.
+        </p>
+      ) : null}
     </section>
   );
 }

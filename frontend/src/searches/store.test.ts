@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { activeWorkers, applyEvents, emptyState, FEED_LIMIT, finishedCount, loadSnapshot } from "./store";
+import {
+  activeWorkers,
+  applyEvents,
+  emptyState,
+  FEED_LIMIT,
+  finishedCount,
+  loadSnapshot,
+  rejectionReasons,
+} from "./store";
+import type { CandidateStatus } from "../api/types";
 import { cand, ev } from "./testData";
 
 describe("applyEvents", () => {
@@ -147,5 +156,27 @@ describe("applyEvents", () => {
     applyEvents(s, events);
     expect(performance.now() - t0).toBeLessThan(1000);
     expect(s.counts.evaluated).toBe(10_000);
+  });
+});
+
+describe("rejectionReasons", () => {
+  it("counts rejected candidates per reason, most frequent first", () => {
+    const s = emptyState();
+    const finished = (id: number, status: CandidateStatus, reason: string | null) =>
+      ev(id, "candidate.finished", { candidate: cand(id, { status, rejection_reason: reason }) });
+    applyEvents(s, [
+      finished(1, "rejected", "unstable"),
+      finished(2, "rejected", "numeric_nan"),
+      finished(3, "rejected", "unstable"),
+      finished(4, "evaluated", null),
+      finished(5, "failed", "error"),
+      finished(6, "rejected", "constant_output"),
+    ]);
+    expect(rejectionReasons(s)).toEqual([
+      ["unstable", 2],
+      ["constant_output", 1],
+      ["numeric_nan", 1],
+    ]);
+    expect(rejectionReasons(emptyState())).toEqual([]);
   });
 });

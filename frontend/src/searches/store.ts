@@ -271,6 +271,17 @@ export function finishedCount(state: SearchState): number {
   return n;
 }
 
+/** Rejected candidates per rejection reason, most frequent first (ties by name). */
+export function rejectionReasons(state: SearchState): [string, number][] {
+  const counts = new Map<string, number>();
+  for (const c of state.candidates.values()) {
+    if (c.status !== "rejected") continue;
+    const reason = c.rejection_reason ?? "unknown";
+    counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+}
+
 /** Distinct workers of running candidates. */
 export function activeWorkers(state: SearchState): number {
   const workers = new Set<string>();
