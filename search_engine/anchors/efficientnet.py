@@ -14,7 +14,8 @@ import math
 import torch
 from torch import nn
 
-from search_engine.anchors.layers import AffineOnly, LayerFactory, conv, make_divisible
+from search_engine.anchors.blocks import InvertedResidual
+from search_engine.anchors.layers import LayerFactory, conv, make_divisible
 
 # expansion, kernel, stride, channels out, repeats (CIFAR: the 24-channel stage keeps stride 1)
 SETTINGS = (
@@ -28,40 +29,13 @@ SETTINGS = (
 )
 
 
-class SqueezeExcite(nn.Module):
-    def __init__(self, channels: int, squeeze: int) -> None:
-        super().__init__()
-        self.reduce = nn.Conv2d(channels, squeeze, 1)
-        self.expand = nn.Conv2d(squeeze, channels, 1)
-        self.act = nn.SiLU()
+class MBConv(InvertedResidual):
+    """An inverted residual with a kxk depthwise convolution and squeeze-excite."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s = x.mean(dim=(2, 3), keepdim=True)
-        return x * torch.sigmoid(self.expand(self.act(self.reduce(s))))
-
-
-class MBConv(nn.Module):
     def __init__(
         self, cin: int, cout: int, kernel: int, stride: int, expand: int, layer: LayerFactory
     ) -> None:
-        super().__init__()
-        hidden = cin * expand
-        self.residual = stride == 1 and cin == cout
-        mods: list[nn.Module] = []
-        if expand != 1:
-            mods += [conv(cin, hidden, 1), layer(hidden)]
-        mods += [
-            conv(hidden, hidden, kernel, stride, groups=hidden),
-            layer(hidden),
-            SqueezeExcite(hidden, max(1, cin // 4)),
-            conv(hidden, cout, 1),
-            AffineOnly(cout, zero_init=self.residual),
-        ]
-        self.block = nn.Sequential(*mods)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.block(x)
-        return x + out if self.residual else out
+        super().__init__(cin, cout, stride, expand, layer, kernel=kernel, squeeze=max(1, cin // 4))
 
 
 class EfficientNetB0(nn.Module):

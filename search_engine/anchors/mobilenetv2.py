@@ -1,8 +1,7 @@
 """MobileNetV2 adapted to CIFAR: stride-1 stem and first 24-channel stage, three downsamplings.
 
-Inverted residual: 1x1 expansion -> layer -> 3x3 depthwise -> layer -> 1x1
-projection -> affine. The projection has no activation in the original, so it
-takes the affine step alone, scale 0 where it ends a residual branch.
+Inverted residual (anchors/blocks.py): 1x1 expansion -> layer -> 3x3 depthwise
+-> layer -> 1x1 projection -> affine, scale 0 where it ends a residual branch.
 """
 
 from __future__ import annotations
@@ -10,13 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from search_engine.anchors.layers import (
-    AffineOnly,
-    LayerFactory,
-    conv,
-    make_divisible,
-    scaled_repeats,
-)
+from search_engine.anchors.blocks import InvertedResidual
+from search_engine.anchors.layers import LayerFactory, conv, make_divisible, scaled_repeats
 
 # expansion t, channels c, repeats n, stride s (CIFAR: the 24-channel stage keeps stride 1)
 SETTINGS = (
@@ -28,27 +22,6 @@ SETTINGS = (
     (6, 160, 3, 2),
     (6, 320, 1, 1),
 )
-
-
-class InvertedResidual(nn.Module):
-    def __init__(self, cin: int, cout: int, stride: int, expand: int, layer: LayerFactory) -> None:
-        super().__init__()
-        hidden = cin * expand
-        self.residual = stride == 1 and cin == cout
-        mods: list[nn.Module] = []
-        if expand != 1:
-            mods += [conv(cin, hidden, 1), layer(hidden)]
-        mods += [
-            conv(hidden, hidden, 3, stride, groups=hidden),
-            layer(hidden),
-            conv(hidden, cout, 1),
-            AffineOnly(cout, zero_init=self.residual),
-        ]
-        self.block = nn.Sequential(*mods)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.block(x)
-        return x + out if self.residual else out
 
 
 class MobileNetV2(nn.Module):
