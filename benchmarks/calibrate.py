@@ -19,7 +19,7 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from multiprocessing import get_context
 
@@ -75,6 +75,13 @@ def _task(kind: str, name: str, arch: str, eval_dict: dict, seed: int, device: s
             "cpu": time.process_time() - cpu0, "timings": r.timings, "device": r.device}
 
 
+def _report(row: dict) -> dict:
+    """Print a finished (layer, anchor) to stderr at once: a full-size run takes hours."""
+    print(f"done: {row['layer']} on {row['arch']}: {row['status']} {row['reason'] or ''} "
+          f"{row['message'] or ''} ({row['wall']:.0f} s)", file=sys.stderr, flush=True)
+    return row
+
+
 def parse_sets(items: list[str]) -> dict:
     out: dict = {}
     for item in items:
@@ -114,11 +121,14 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     common = (config.to_dict(), args.seed, args.device, args.threads)
+    rows: list[dict] = [{}] * len(tasks)
     if args.workers > 1:
         with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
-            rows = list(pool.map(_task, *zip(*[(k, n, a, *common) for k, n, a in tasks], strict=True)))
+            futures = {pool.submit(_task, k, n, a, *common): i for i, (k, n, a) in enumerate(tasks)}
+            for future in as_completed(futures):
+                rows[futures[future]] = _report(future.result())
     else:
-        rows = [_task(k, n, a, *common) for k, n, a in tasks]
+        rows = [_report(_task(k, n, a, *common)) for k, n, a in tasks]
     elapsed = time.perf_counter() - start
 
     lines = [
@@ -129,13 +139,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{elapsed:.0f} s in all",
         "# each (layer, anchor) evaluated alone: probe -> stability -> quality -> full training",
         "",
-        f"{'layer':<24} {'anchor':<16} {'verdict':<24} {'accuracy':>8} {'wall s':>7} {'cpu s':>7}",
+        f"{'layer':<24} {'anchor':<16} {'verdict':<24} {'accuracy':>8} {'wall s':>7} {'cpu s':>7}"
+        "  why rejected",
     ]
     for r in rows:
         verdict = "pass" if r["status"] == "evaluated" else f"{r['status']}:{r['reason']}"
         acc = "" if r["accuracy"] is None else f"{r['accuracy']:.3f}"
+        note = f"  {r['message']}" if r["status"] != "evaluated" and r["message"] else ""
         lines.append(f"{r['layer']:<24} {r['arch']:<16} {verdict:<24} {acc:>8} "
-                     f"{r['wall']:7.1f} {r['cpu']:7.1f}")
+                     f"{r['wall']:7.1f} {r['cpu']:7.1f}{note}")
     ref_rows = [r for r in rows if r["kind"] == "ref"]
     bad_rows = [r for r in rows if r["kind"] == "bad"]
     ok_refs = all(r["status"] == "evaluated" for r in ref_rows)
