@@ -10,6 +10,7 @@ BN-ReLU's batch statistics are noisy at batch 2 and its running averages do
 not match them at evaluation time; the batch-free S0 should hold up.
 
     python -m benchmarks.batch_size                       # digits, MobileNetV2, CPU
+    python -m benchmarks.batch_size --seeds 3             # mean and spread over 3 seeds
     python -m benchmarks.batch_size --dataset synthetic --device cuda --examples 60000
 """
 
@@ -18,13 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
 
-def run_one(layer: str, batch: int, args: dict) -> dict:
+def run_one(layer: str, batch: int, seed: int, args: dict) -> dict:
     import torch
 
     torch.set_num_threads(args["threads"])
@@ -36,16 +38,16 @@ def run_one(layer: str, batch: int, args: dict) -> dict:
     data = load_dataset(args["dataset"], device=args["device"])
     model = build_anchor(args["arch"], candidate_factory(load_reference(layer)),
                          num_classes=data.num_classes, width=args["width"], depth=args["depth"],
-                         generator=torch.Generator().manual_seed(args["seed"]))
+                         generator=torch.Generator().manual_seed(seed))
     steps = max(args["min_steps"], args["examples"] // batch)
     settings = TrainSettings(total_steps=steps, batch_size=batch, lr=args["lr"] * batch / 128,
                              schedule="cosine", progress_every=max(1, steps // 10))
     trainer = Trainer(model, data, settings,
-                      generator=torch.Generator(device=args["device"]).manual_seed(args["seed"]))
+                      generator=torch.Generator(device=args["device"]).manual_seed(seed))
     start = time.perf_counter()
     state = trainer.run(steps)
     acc = trainer.validate() if state.status == "done" else None
-    return {"layer": layer, "batch": batch, "steps": steps, "status": state.status,
+    return {"layer": layer, "batch": batch, "seed": seed, "steps": steps, "status": state.status,
             "accuracy": acc, "seconds": time.perf_counter() - start}
 
 
@@ -61,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-steps", type=int, default=100,
                     help="at least this many steps (large batches then see more examples)")
     ap.add_argument("--lr", type=float, default=0.1, help="learning rate at batch 128")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="first seed")
+    ap.add_argument("--seeds", type=int, default=1, help="how many seeds (seed, seed+1, ...)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out")
@@ -69,28 +72,39 @@ def main(argv: list[str] | None = None) -> int:
     opts = vars(args)
     batches = [int(b) for b in args.batches.split(",")]
     layers = ["bn_relu", "evonorm_s0"]
-    jobs = [(layer, b) for b in batches for layer in layers]
+    seeds = [args.seed + i for i in range(args.seeds)]
+    jobs = [(layer, b, seed) for seed in seeds for b in batches for layer in layers]
     start = time.perf_counter()
     with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
         rows = list(pool.map(run_one, *zip(*jobs, strict=True), [opts] * len(jobs)))
-    by = {(r["layer"], r["batch"]): r for r in rows}
 
-    def cell(r: dict) -> str:
-        return f"{r['accuracy']:.3f}" if r["accuracy"] is not None else r["status"]
+    def accs(layer: str, batch: int) -> list[float | None]:
+        return [r["accuracy"] for r in rows if r["layer"] == layer and r["batch"] == batch]
+
+    def cell(values: list[float | None]) -> str:
+        if any(v is None for v in values):
+            return f"{sum(v is None for v in values)} diverged"
+        if len(values) == 1:
+            return f"{values[0]:.3f}"
+        return f"{statistics.mean(values):.3f}±{statistics.stdev(values):.3f}"
 
     lines = [
         f"# batch-size study: {args.arch} (width {args.width}, depth {args.depth}) on "
         f"{args.dataset}, max({args.examples} examples / batch, {args.min_steps}) steps, lr {args.lr} x batch/128, "
-        f"cosine, seed {args.seed}, device {args.device}; {time.perf_counter() - start:.0f} s "
+        f"cosine, seeds {seeds}, device {args.device}; {time.perf_counter() - start:.0f} s "
         f"with {args.workers} worker(s), load average {os.getloadavg()[0]:.1f}",
+        "# cells: validation accuracy, mean±sd over seeds; wins: seeds where S0 beat BN-ReLU",
         "",
-        f"{'batch':>5} {'steps':>6} {'BN-ReLU':>9} {'EvoNorm-S0':>11} {'S0 - BN':>8}",
+        f"{'batch':>5} {'steps':>6} {'BN-ReLU':>12} {'EvoNorm-S0':>12} {'S0 - BN':>8} {'wins':>5}",
     ]
     for b in batches:
-        bn, s0 = by[("bn_relu", b)], by[("evonorm_s0", b)]
-        diff = (f"{s0['accuracy'] - bn['accuracy']:+.3f}"
-                if bn["accuracy"] is not None and s0["accuracy"] is not None else "")
-        lines.append(f"{b:>5} {bn['steps']:>6} {cell(bn):>9} {cell(s0):>11} {diff:>8}")
+        bn, s0 = accs("bn_relu", b), accs("evonorm_s0", b)
+        steps = next(r["steps"] for r in rows if r["batch"] == b)
+        diff = wins = ""
+        if None not in bn and None not in s0:
+            diff = f"{statistics.mean(s0) - statistics.mean(bn):+.3f}"
+            wins = f"{sum(x > y for x, y in zip(s0, bn, strict=True))}/{len(seeds)}"
+        lines.append(f"{b:>5} {steps:>6} {cell(bn):>12} {cell(s0):>12} {diff:>8} {wins:>5}")
     text = "\n".join(lines)
     print(text)
     if args.out:
