@@ -72,7 +72,9 @@ def _task(kind: str, name: str, arch: str, eval_dict: dict, seed: int, device: s
     return {"kind": kind, "layer": name, "arch": arch, "status": r.status,
             "reason": r.rejection_reason, "message": r.message,
             "accuracy": r.scores.get(arch), "wall": r.timings.get("total", 0.0),
-            "cpu": time.process_time() - cpu0, "timings": r.timings, "device": r.device}
+            "cpu": time.process_time() - cpu0, "timings": r.timings, "device": r.device,
+            # training loss and accuracy every progress_every steps: tells a blow-up from a slow start
+            "curve": [[c["step"], c["loss"], c["accuracy"]] for c in r.curves.get(arch, [])]}
 
 
 def _report(row: dict) -> dict:
