@@ -38,6 +38,12 @@ _PAPER_EVAL = EvalConfig(
     # GN-ReLU 12.6% / 12.4% / 83.2% / 99.0% at warmup 0 / 25 / 50 / 100;
     # EvoNorm-B0 9.6% / 46.6% at 0 / 25; BN-ReLU 100% / 93.6% at 0 / 25.
     # 25 is not enough for GN-ReLU; 50 is the shortest measured that passes.
+    # NOT CALIBRATED YET at full size on all anchors: on digits (CPU,
+    # calibration_paper_b_quality_cpu_digits.txt) GN-ReLU, EvoNorm-B0 and
+    # EvoNorm-S0 each still miss the gate on one or two anchors at warmup 50.
+    # Warmup 100 rescues the MobileNetV2 cells but not ResNet-50's (slow start from
+    # the zero-initialised branches, then a loss spike), so it is not adopted
+    # until the whole table is measured (about 70 CPU-minutes per setting here).
     warmup_steps=50,
     bf16=False,
     quality_steps=100,
@@ -66,11 +72,13 @@ _PAPER_S = replace(_PAPER_B, mode="S", eval=replace(_PAPER_EVAL, steps=5000, sch
 
 _PRESETS: dict[str, tuple[str, SearchConfig]] = {
     "paper-b": (
-        "The paper's B search: CIFAR-10, full-size anchors, 2000 steps at a constant rate.",
+        "The paper's B search: CIFAR-10, full-size anchors, 2000 steps at a constant rate. "
+        "Quality gate not yet calibrated: it rejects some reference layers on some anchors.",
         _PAPER_B,
     ),
     "paper-s": (
-        "The paper's S search (no batch statistics): CIFAR-10, 5000 steps, cosine schedule.",
+        "The paper's S search (no batch statistics): CIFAR-10, 5000 steps, cosine schedule. "
+        "Quality gate not yet calibrated: it rejects some reference layers on some anchors.",
         _PAPER_S,
     ),
     "cpu-quick": (
