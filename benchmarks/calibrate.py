@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from multiprocessing import get_context
@@ -77,11 +78,10 @@ def _task(kind: str, name: str, arch: str, eval_dict: dict, seed: int, device: s
             "curve": [[c["step"], c["loss"], c["accuracy"]] for c in r.curves.get(arch, [])]}
 
 
-def _report(row: dict) -> dict:
+def _report(row: dict) -> None:
     """Print a finished (layer, anchor) to stderr at once: a full-size run takes hours."""
     print(f"done: {row['layer']} on {row['arch']}: {row['status']} {row['reason'] or ''} "
           f"{row['message'] or ''} ({row['wall']:.0f} s)", file=sys.stderr, flush=True)
-    return row
 
 
 def parse_sets(items: list[str]) -> dict:
@@ -95,8 +95,8 @@ def parse_sets(items: list[str]) -> dict:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_preset_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options calibrate and stability share: which preset, overrides, layers, parallelism."""
     ap.add_argument("--preset", default="cpu-quick")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
                     help="override an eval setting, e.g. steps=300")
@@ -108,29 +108,56 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--layers", default=",".join(REFERENCES))
     ap.add_argument("--no-bad", action="store_true")
     ap.add_argument("--out", help="also write the table to this file")
-    ap.add_argument("--json", help="write raw rows as JSON here")
-    args = ap.parse_args(argv)
 
+
+def preset_eval_config(args: argparse.Namespace):  # noqa: ANN201 - (dict, EvalConfig)
+    """(the --set/--dataset overrides, the preset's EvalConfig with them applied)."""
     from search_engine.presets import build_config
 
     overrides = parse_sets(args.set)
     if args.dataset:
         overrides["dataset"] = args.dataset
-    config = build_config(args.preset, {"eval": overrides}).eval
-    tasks = [("ref", n, a) for n in args.layers.split(",") if n for a in config.architectures]
+    return overrides, build_config(args.preset, {"eval": overrides}).eval
+
+
+def layer_names(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """(kind, name) for the chosen reference layers, then the bad layers unless --no-bad."""
+    names = [("ref", n) for n in args.layers.split(",") if n]
     if not args.no_bad:
-        tasks += [("bad", n, a) for n in BAD_LAYERS for a in config.architectures]
+        names += [("bad", n) for n in BAD_LAYERS]
+    return names
+
+
+def run_tasks(task: Callable[..., dict], tasks: list[tuple], common: tuple, workers: int,
+              report: Callable[[dict], None]) -> list[dict]:
+    """task(*t, *common) for each t, in `workers` spawned processes; rows in task order,
+    each reported as soon as it finishes."""
+    rows: list[dict] = [{}] * len(tasks)
+    if workers > 1:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            futures = {pool.submit(task, *t, *common): i for i, t in enumerate(tasks)}
+            for future in as_completed(futures):
+                rows[futures[future]] = future.result()
+                report(rows[futures[future]])
+    else:
+        for i, t in enumerate(tasks):
+            rows[i] = task(*t, *common)
+            report(rows[i])
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_preset_arguments(ap)
+    ap.add_argument("--json", help="write raw rows as JSON here")
+    args = ap.parse_args(argv)
+
+    overrides, config = preset_eval_config(args)
+    tasks = [(k, n, a) for k, n in layer_names(args) for a in config.architectures]
 
     start = time.perf_counter()
     common = (config.to_dict(), args.seed, args.device, args.threads)
-    rows: list[dict] = [{}] * len(tasks)
-    if args.workers > 1:
-        with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(_task, k, n, a, *common): i for i, (k, n, a) in enumerate(tasks)}
-            for future in as_completed(futures):
-                rows[futures[future]] = _report(future.result())
-    else:
-        rows = [_report(_task(k, n, a, *common)) for k, n, a in tasks]
+    rows = run_tasks(_task, tasks, common, args.workers, _report)
     elapsed = time.perf_counter() - start
 
     lines = [

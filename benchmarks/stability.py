@@ -17,10 +17,14 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
 
-from benchmarks.calibrate import BAD_LAYERS, REFERENCES, bad_graph, parse_sets
+from benchmarks.calibrate import (
+    add_preset_arguments,
+    bad_graph,
+    layer_names,
+    preset_eval_config,
+    run_tasks,
+)
 
 
 def _task(kind: str, name: str, index: int, arch: str, eval_dict: dict, seed: int,
@@ -46,51 +50,28 @@ def _task(kind: str, name: str, index: int, arch: str, eval_dict: dict, seed: in
                          generator=torch.Generator().manual_seed(init_seed))
     v = stability_test(model, data, steps=cfg.stability_steps, threshold=cfg.stability_threshold,
                        generator=torch.Generator(device=dev).manual_seed(data_seed))
-    row = {"kind": kind, "layer": name, "arch": arch, "reason": v.reason, "message": v.message,
-           "worst": v.value, "seconds": v.seconds, "device": str(dev)}
-    print(f"done: {name} on {arch}: {v.reason or 'pass'} {v.message} ({v.seconds:.0f} s)",
-          file=sys.stderr, flush=True)
-    return row
+    return {"kind": kind, "layer": name, "arch": arch, "reason": v.reason, "message": v.message,
+            "worst": v.value, "seconds": v.seconds, "device": str(dev)}
+
+
+def _report(row: dict) -> None:
+    print(f"done: {row['layer']} on {row['arch']}: {row['reason'] or 'pass'} {row['message']} "
+          f"({row['seconds']:.0f} s)", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--preset", default="cpu-quick")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
-                    help="override an eval setting, e.g. stability_steps=50")
-    ap.add_argument("--dataset", help="override the data set")
-    ap.add_argument("--device")
-    ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=1, help="torch threads per worker")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--layers", default=",".join(REFERENCES))
-    ap.add_argument("--no-bad", action="store_true")
-    ap.add_argument("--out", help="also write the table to this file")
+    add_preset_arguments(ap)
     args = ap.parse_args(argv)
 
-    from search_engine.presets import build_config
-
-    overrides = parse_sets(args.set)
-    if args.dataset:
-        overrides["dataset"] = args.dataset
-    config = build_config(args.preset, {"eval": overrides}).eval
+    overrides, config = preset_eval_config(args)
     if config.stability_steps <= 0:
         ap.error(f"preset {args.preset} runs no stability test (stability_steps is 0)")
-    names = [("ref", n) for n in args.layers.split(",") if n]
-    if not args.no_bad:
-        names += [("bad", n) for n in BAD_LAYERS]
-    tasks = [(k, n, i, a) for k, n in names for i, a in enumerate(config.architectures)]
+    tasks = [(k, n, i, a) for k, n in layer_names(args) for i, a in enumerate(config.architectures)]
     common = (config.to_dict(), args.seed, args.device, args.threads)
 
     start = time.perf_counter()
-    rows: list[dict] = [{}] * len(tasks)
-    if args.workers > 1:
-        with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(_task, *t, *common): i for i, t in enumerate(tasks)}
-            for future in as_completed(futures):
-                rows[futures[future]] = future.result()
-    else:
-        rows = [_task(*t, *common) for t in tasks]
+    rows = run_tasks(_task, tasks, common, args.workers, _report)
     elapsed = time.perf_counter() - start
 
     threshold = config.stability_threshold
