@@ -70,15 +70,19 @@ _PAPER_B = SearchConfig(
 # The S search differs from the B search only in its mode and training length.
 _PAPER_S = replace(_PAPER_B, mode="S", eval=replace(_PAPER_EVAL, steps=5000, schedule="cosine"))
 
+# Said in both paper presets' descriptions until the table in
+# benchmarks/results/calibration_paper_b_quality_cpu_digits.txt passes everywhere.
+_UNCALIBRATED = "Quality gate not yet calibrated: it rejects some reference layers on some anchors."
+
 _PRESETS: dict[str, tuple[str, SearchConfig]] = {
     "paper-b": (
         "The paper's B search: CIFAR-10, full-size anchors, 2000 steps at a constant rate. "
-        "Quality gate not yet calibrated: it rejects some reference layers on some anchors.",
+        + _UNCALIBRATED,
         _PAPER_B,
     ),
     "paper-s": (
         "The paper's S search (no batch statistics): CIFAR-10, 5000 steps, cosine schedule. "
-        "Quality gate not yet calibrated: it rejects some reference layers on some anchors.",
+        + _UNCALIBRATED,
         _PAPER_S,
     ),
     "cpu-quick": (

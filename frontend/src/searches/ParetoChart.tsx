@@ -65,6 +65,7 @@ export function ParetoChart({ state, version: liveVersion, architectures, onOpen
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [version, xArch, yArch, single, state]);
 
+  // only while nothing is on the chart
   const reasons = useMemo(
     () => (points.length === 0 ? rejectionReasons(state) : []),
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -177,7 +178,7 @@ export function ParetoChart({ state, version: liveVersion, architectures, onOpen
         {points.length} evaluated · {front.length} on the {single ? "best-so-far line" : "front"} ·
         click a point to open the candidate
       </p>
-      {points.length === 0 && reasons.length > 0 ? (
+      {reasons.length > 0 ? (
         <p className="lab-muted small" data-testid="empty-front">
           No candidate has passed the rejection protocols yet (
           {reasons.map(([reason, n]) => `${reason} ${n}`).join(", ")}). Most random layers fail them;
