@@ -48,6 +48,7 @@ class TrainSettings:
     weight_decay: float = 1e-4
     schedule: str = "constant"
     warmup_steps: int = 0
+    grad_clip: float | None = None
     bf16: bool = False
     progress_every: int = 50
     channels_last: bool = False
@@ -64,6 +65,7 @@ class TrainSettings:
             weight_decay=config.weight_decay,
             schedule=config.schedule,
             warmup_steps=config.warmup_steps,
+            grad_clip=config.grad_clip,
             bf16=config.bf16,
             progress_every=config.progress_every,
         )
@@ -174,6 +176,9 @@ class Trainer:
             loss = F.cross_entropy(logits.float(), y)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
+            if self.s.grad_clip is not None:
+                # Device ops only: the norm is never read back on the host.
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.s.grad_clip, foreach=True)
             self.opt.step()
             self.sched.step()
             self._loss_sum += loss.detach()

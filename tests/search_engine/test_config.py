@@ -29,6 +29,14 @@ def test_warmup_steps_round_trips_and_defaults_to_zero_when_absent() -> None:
     assert SearchConfig.from_dict(old).eval.warmup_steps == 0
 
 
+def test_grad_clip_round_trips_and_defaults_to_none_when_absent() -> None:
+    cfg = EvalConfig(grad_clip=1.0)
+    d = json.loads(json.dumps(cfg.to_dict()))
+    assert d["grad_clip"] == 1.0 and EvalConfig.from_dict(d) == cfg
+    del d["grad_clip"]
+    assert EvalConfig.from_dict(d).grad_clip is None
+
+
 def test_missing_keys_take_defaults() -> None:
     cfg = SearchConfig.from_dict({"mode": "S", "eval": {"dataset": "synthetic"}})
     assert cfg.mode == "S" and cfg.eval.dataset == "synthetic" and cfg.eval.lr == 0.1
@@ -57,6 +65,11 @@ def test_missing_keys_take_defaults() -> None:
          "eval.warmup_steps"),
         ({"eval": {"warmup_steps": 2.5}}, "bad_value", "eval.warmup_steps"),
         ({"rerank_steps": 20, "eval": {"warmup_steps": 20}}, "bad_value", "rerank_steps"),
+        ({"eval": {"grad_clip": 0}}, "bad_value", "eval.grad_clip"),
+        ({"eval": {"grad_clip": -1.0}}, "bad_value", "eval.grad_clip"),
+        ({"eval": {"grad_clip": True}}, "bad_value", "eval.grad_clip"),
+        ({"eval": {"grad_clip": "1"}}, "bad_value", "eval.grad_clip"),
+        ({"eval": {"grad_clip": float("inf")}}, "bad_value", "eval.grad_clip"),
         ({"mode": "X"}, "bad_value", "mode"),
         ({"population_size": 10, "tournament_size": 11}, "bad_value", "tournament_size"),
         ({"initial_nodes": 8, "max_nodes": 4}, "bad_value", "max_nodes"),

@@ -141,6 +141,35 @@ def test_eval_config_warmup_reaches_the_trainer() -> None:
     assert TrainSettings.from_eval_config(cfg).warmup_steps == 25
 
 
+def _one_step_update(grad_clip: float | None) -> float:
+    """Global L2 norm of the parameter change made by one plain SGD step (no momentum, no decay)."""
+    data = load_dataset("synthetic")
+    s = TrainSettings(total_steps=1, batch_size=8, lr=0.1, momentum=0.0, nesterov=False,
+                      weight_decay=0.0, grad_clip=grad_clip, progress_every=100)
+    torch.manual_seed(0)
+    tr = Trainer(_Tiny(), data, s, generator=torch.Generator().manual_seed(0))
+    before = [p.detach().clone() for p in tr.model.parameters()]
+    tr.run(1)
+    return math.sqrt(sum(float(((p.detach() - b) ** 2).sum()) for p, b in zip(tr.model.parameters(), before,
+                                                                       strict=True)))
+
+
+def test_grad_clip_bounds_the_global_gradient_norm() -> None:
+    free = _one_step_update(None)
+    assert free > 10 * 0.1 * 0.01  # the unclipped step is well above the clipped one below
+    # lr * clip: the step is the clipped gradient times the rate.
+    assert _one_step_update(0.01) == pytest.approx(0.1 * 0.01, rel=1e-4)
+    # A clip above the gradient's norm leaves the step alone.
+    assert _one_step_update(1e6) == pytest.approx(free, rel=1e-6)
+
+
+def test_eval_config_grad_clip_reaches_the_trainer() -> None:
+    from search_engine.config import EvalConfig
+
+    assert TrainSettings.from_eval_config(EvalConfig(grad_clip=2.5)).grad_clip == 2.5
+    assert TrainSettings.from_eval_config(EvalConfig()).grad_clip is None
+
+
 def test_bf16_autocast_runs_on_cpu() -> None:
     tr = _trainer(steps=4, bf16=True)
     assert tr.run(4).status == "done"
