@@ -184,12 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     per_candidate = {}
     for r in ref_rows:
         per_candidate[r["layer"]] = per_candidate.get(r["layer"], 0.0) + r["cpu"]
-    lines += [
-        "",
-        f"reference layers all pass: {ok_refs}; bad layers all rejected: {ok_bad}",
-        "CPU seconds per full evaluation (all anchors): "
-        + ", ".join(f"{k} {v:.1f}" for k, v in per_candidate.items()),
-    ]
+    verdicts = ([f"reference layers all pass: {ok_refs}"] if ref_rows else []) + (
+        [f"bad layers all rejected: {ok_bad}"] if bad_rows else [])
+    lines += ["", "; ".join(verdicts)]
+    if per_candidate:
+        lines.append("CPU seconds per full evaluation (all anchors): "
+                     + ", ".join(f"{k} {v:.1f}" for k, v in per_candidate.items()))
     text = "\n".join(lines)
     print(text)
     if args.out:

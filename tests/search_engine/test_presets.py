@@ -29,13 +29,15 @@ def test_paper_presets_follow_the_paper() -> None:
         assert set(e.architectures) == {"resnet50", "mobilenetv2", "efficientnet_b0"}
 
 
-def test_paper_presets_warm_up_and_cpu_quick_does_not() -> None:
-    # Our addition (not the paper's): see the comment at presets._PAPER_EVAL.
+def test_paper_presets_clip_gradients_without_warmup_and_cpu_quick_does_neither() -> None:
+    # The paper trains at lr 0.1 from step 0; the clip is our addition (see the
+    # comment at presets._PAPER_EVAL and calibration_paper_b_cpu_digits.txt).
     for name in ("paper-b", "paper-s"):
         e = get_preset(name).eval
-        assert 0 < e.warmup_steps < e.quality_steps
-    # cpu-quick was calibrated without warmup.
-    assert get_preset("cpu-quick").eval.warmup_steps == 0
+        assert (e.warmup_steps, e.grad_clip) == (0, 1.0)
+    # cpu-quick was calibrated with neither.
+    e = get_preset("cpu-quick").eval
+    assert (e.warmup_steps, e.grad_clip) == (0, None)
 
 
 def test_cpu_quick_is_offline_and_small() -> None:
