@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int)
     ap.add_argument("--bf16", action="store_true")
     ap.add_argument("--channels-last", action="store_true")
+    ap.add_argument("--grad-clip", help="override the preset's gradient-norm clip: a number, or 'none'")
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1, help="torch threads per process")
@@ -114,7 +115,17 @@ def main(argv: list[str] | None = None) -> int:
             over[key] = value
     if args.bf16:
         over["bf16"] = True
-    cfg = build_config(args.preset, {"eval": over}).eval
+    if args.grad_clip is not None:
+        try:
+            over["grad_clip"] = None if args.grad_clip.lower() == "none" else float(args.grad_clip)
+        except ValueError:
+            ap.error(f"--grad-clip must be a number or 'none', got {args.grad_clip!r}")
+    from search_engine.config import ConfigError
+
+    try:
+        cfg = build_config(args.preset, {"eval": over}).eval
+    except ConfigError as err:
+        ap.error(str(err))
     archs = args.archs.split(",") if args.archs else list(cfg.architectures)
     layers = args.layers.split(",")
     ed = cfg.to_dict()
@@ -126,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         f"# trainer benchmark: preset {args.preset}, device {args.device} ({dev_name}), "
         f"torch {torch.__version__}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}",
         f"# data {cfg.dataset}, batch {cfg.batch_size}, width {cfg.width}, depth {cfg.depth}, "
-        f"bf16 {cfg.bf16}, channels_last {args.channels_last}, {args.steps} timed steps after "
+        f"bf16 {cfg.bf16}, grad_clip {cfg.grad_clip}, channels_last {args.channels_last}, "
+        f"{args.steps} timed steps after "
         f"{args.warmup} warm-up, {args.threads} torch thread(s) per process",
         "",
         f"{'anchor':<16} " + " ".join(f"{name + ' st/s':>20}" for name in layers)
