@@ -359,3 +359,28 @@ def test_reference_layer_keyboard_editing_and_accessible_names(lab_server, page:
     )
     assert unnamed == []
     assert not page.page_errors, page.page_errors  # type: ignore[attr-defined]
+
+
+def test_nodes_added_back_to_back_are_each_selected(lab_server, page: Page) -> None:
+    """Two adds in one task: the second runs while the first is still a pending React update.
+
+    The new node's id was read from inside a setState updater, which React may run
+    only at the next render; the selection then named no node and the inspector
+    stayed empty (a flaky keyboard test showed it). Both clicks happen in one
+    synchronous script here, so the second add always meets a pending update.
+    """
+    base = lab_server.base_url
+    sign_up(page, base, lab_server.unique_name("adds"))
+    open_editor(page, f"{base}/editor/")
+    page.evaluate(
+        """() => {
+          const add = [...document.querySelectorAll('button')]
+            .find((b) => (b.getAttribute('aria-label') || b.textContent || '').startsWith('Add sigmoid'));
+          add.click();
+          add.click();
+        }"""
+    )
+    expect(node(page, "n2")).to_be_visible()
+    expect(page.get_by_role("heading", name="Node n2: sigmoid")).to_be_visible()
+    expect(page.get_by_label("Input a of n2", exact=True)).to_be_visible()
+    expect(page.get_by_text("Added sigmoid as n2.")).to_be_visible()

@@ -129,8 +129,17 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
   const canvasRef = useRef<HTMLDivElement>(null);
   const dragOrigin = useRef<EditorGraph | null>(null);
   const nameOrigin = useRef<EditorGraph | null>(null);
+  // The latest history, updated synchronously by every change (`apply`): a functional
+  // setState updater may run later, during the next render, so ids computed inside one
+  // (addOp, paste) would not be known yet when the new nodes are selected.
   const historyRef = useRef(history);
-  historyRef.current = history;
+  const apply = useCallback((fn: (h: History<EditorGraph>) => History<EditorGraph>) => {
+    const next = fn(historyRef.current);
+    if (next !== historyRef.current) {
+      historyRef.current = next;
+      setHistory(next);
+    }
+  }, []);
 
   const graph = history.present;
   const validation = useMemo(() => validateGraph(graph, table), [graph, table]);
@@ -162,7 +171,7 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
     loadStart(layerId, search).then(
       ({ graph: g, layer: l }) => {
         if (!live) return;
-        setHistory(createHistory(g));
+        apply(() => createHistory(g));
         setLayer(l);
         setSavedKey(l ? JSON.stringify(toDocument(g)) : null);
         setLoaded(true);
@@ -182,28 +191,28 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
   }, [session]);
 
   // --- edits -----------------------------------------------------------------------------
-  const edit = useCallback((fn: (g: EditorGraph) => EditorGraph) => setHistory((h) => commit(h, fn(h.present))), []);
+  const edit = useCallback((fn: (g: EditorGraph) => EditorGraph) => apply((h) => commit(h, fn(h.present))), [apply]);
   const drag = useMemo(
     () => ({
       begin: () => {
         dragOrigin.current = historyRef.current.present;
       },
-      move: (moves: Record<string, XY>) => setHistory((h) => replace(h, moveNodes(h.present, moves))),
+      move: (moves: Record<string, XY>) => apply((h) => replace(h, moveNodes(h.present, moves))),
       end: () => {
         const origin = dragOrigin.current;
         dragOrigin.current = null;
-        if (origin) setHistory((h) => (h.present === origin ? h : commitFrom(h, origin, h.present)));
+        if (origin) apply((h) => (h.present === origin ? h : commitFrom(h, origin, h.present)));
       },
       active: () => dragOrigin.current !== null,
     }),
-    [],
+    [apply],
   );
 
   const addOp = useCallback(
     (op: string, at: XY) => {
       if (!table[op]) return;
       let newId = "";
-      setHistory((h) => {
+      apply((h) => {
         const r = addNode(h.present, op, at, table);
         newId = r.id;
         return commit(h, r.graph);
@@ -211,7 +220,7 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
       setSelected(new Set([newId]));
       notify(`Added ${op} as ${newId}.`);
     },
-    [notify, table],
+    [apply, notify, table],
   );
 
   const addAtCenter = useCallback(
@@ -226,8 +235,8 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
     [addOp, rf],
   );
 
-  const doUndo = useCallback(() => setHistory((h) => undo(h)), []);
-  const doRedo = useCallback(() => setHistory((h) => redo(h)), []);
+  const doUndo = useCallback(() => apply((h) => undo(h)), [apply]);
+  const doRedo = useCallback(() => apply((h) => redo(h)), [apply]);
 
   const selectedOpIds = useCallback(
     () => historyRef.current.present.nodes.filter((n) => selected.has(n.id)).map((n) => n.id),
@@ -247,7 +256,7 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
     const clip = clipboard;
     if (!clip) return;
     let ids: string[] = [];
-    setHistory((h) => {
+    apply((h) => {
       const r = pasteNodes(h.present, clip, [40, 40]);
       ids = r.ids;
       return commit(h, r.graph);
@@ -259,7 +268,7 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
       positions: Object.fromEntries(Object.entries(clip.positions).map(([k, [x, y]]) => [k, [x + 40, y + 40] as XY])),
     };
     notify(`Pasted ${ids.length} node${ids.length > 1 ? "s" : ""}.`);
-  }, [notify]);
+  }, [apply, notify]);
 
   const deleteNode = useCallback(
     (id: string) => {
@@ -333,12 +342,12 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
     (l: LayerDetail) => {
       const g = fromDocument({ ...l.document, name: l.name });
       setLayer(l);
-      setHistory((h) => commit(h, g));
+      apply((h) => commit(h, g));
       setSavedKey(JSON.stringify(toDocument(g)));
       notify(`Restored as version ${l.version}.`);
       window.requestAnimationFrame(() => rf.fitView({ padding: 0.15, maxZoom: 1.2 }));
     },
-    [notify, rf],
+    [apply, notify, rf],
   );
 
   // --- keyboard ---------------------------------------------------------------------------
@@ -414,7 +423,7 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
             placeholder="Layer name"
             onChange={(e) => {
               const name = e.target.value;
-              setHistory((h) => replace(h, setMeta(h.present, { name })));
+              apply((h) => replace(h, setMeta(h.present, { name })));
             }}
             onFocus={() => {
               nameOrigin.current = historyRef.current.present;
@@ -423,7 +432,7 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
               // The whole rename is one undo step.
               const origin = nameOrigin.current;
               nameOrigin.current = null;
-              if (origin) setHistory((h) => (h.present.name === origin.name ? h : commitFrom(h, origin, h.present)));
+              if (origin) apply((h) => (h.present.name === origin.name ? h : commitFrom(h, origin, h.present)));
             }}
           />
           <button type="button" className="btn btn-primary" onClick={() => void save()} disabled={saving} aria-label="Save layer" title="Save (Ctrl+S): each save is a new version">
