@@ -48,6 +48,14 @@ function endpoints(c: { source: string | null; target: string | null; targetHand
   };
 }
 
+/** `prev` with each (id, on) of React Flow's select changes applied. */
+function toggled(prev: Set<string>, select: ReadonlyArray<readonly [string, boolean]>): Set<string> {
+  const next = new Set(prev);
+  for (const [id, on] of select) if (on) next.add(id);
+  else next.delete(id);
+  return next;
+}
+
 export function Canvas({ graph, validation, table, selected, setSelected, edit, drag, onAddOp, notify }: CanvasProps) {
   const rf = useReactFlow();
   const [measured, setMeasured] = useState<Record<string, { width: number; height: number }>>({});
@@ -71,13 +79,7 @@ export function Canvas({ graph, validation, table, selected, setSelected, edit, 
           dragging ||= Boolean(c.dragging);
         } else if (c.type === "dimensions" && c.dimensions) dims[c.id] = c.dimensions;
       }
-      if (select.length)
-        setSelected((prev) => {
-          const next = new Set(prev);
-          for (const [id, on] of select) if (on) next.add(id);
-          else next.delete(id);
-          return next;
-        });
+      if (select.length) setSelected((prev) => toggled(prev, select));
       if (moved) {
         if (dragging || drag.active()) drag.move(moves);
         else edit((g) => ({ ...g, positions: { ...g.positions, ...moves } })); // keyboard nudge
@@ -96,13 +98,7 @@ export function Canvas({ graph, validation, table, selected, setSelected, edit, 
   const onEdgesChange = useCallback(
     (changes: EdgeChange<Edge<EdgeData>>[]) => {
       const select = changes.flatMap((c) => (c.type === "select" ? [[c.id, c.selected] as const] : []));
-      if (select.length)
-        setSelected((prev) => {
-          const next = new Set(prev);
-          for (const [id, on] of select) if (on) next.add(id);
-          else next.delete(id);
-          return next;
-        });
+      if (select.length) setSelected((prev) => toggled(prev, select));
     },
     [setSelected],
   );
