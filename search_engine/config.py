@@ -104,12 +104,9 @@ class EvalConfig:
     written before the field existed load with the default 0.
 
     `grad_clip` is ours too: before each optimiser step the gradients are
-    rescaled so that their global L2 norm is at most this value (None: never).
-    Without it the 10-class classifier on 1280/2048 pooled features swings
-    its logits by tens per step at lr 0.1 with Nesterov momentum, and a
-    100-step snapshot can land on a swing that predicts one class for every
-    image (benchmarks/results/calibration_paper_b_quality_cpu_digits.txt).
-    Stored configs written before the field existed load with None.
+    rescaled so that their global L2 norm is at most this value (None: never;
+    why the paper presets use 1.0 is at presets._PAPER_EVAL). Stored configs
+    written before the field existed load with None.
     """
 
     dataset: str = "cifar10"
