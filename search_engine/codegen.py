@@ -10,7 +10,9 @@ floats, bounded ints) and are written with ``repr``. The result is parsed with
 
 The exported class has the compiled module's state_dict keys (both come from
 :class:`~search_engine.canonical.Program`), and runs the same statistics
-kernels: their source is copied from :mod:`search_engine.ops`.
+kernels: their source is copied from :mod:`search_engine.ops`. After the class
+comes ``replace_norm_act``, copied from :mod:`search_engine.norm_swap` (fixed
+text, the same in every export), bound to the class by one generated line.
 """
 
 from __future__ import annotations
@@ -20,14 +22,65 @@ import inspect
 import keyword
 import re
 import textwrap
+from dataclasses import dataclass
+from functools import lru_cache
 
+from search_engine import norm_swap
 from search_engine.canonical import Program, Step
 from search_engine.graph import LayerGraph
 from search_engine.ops import FORMAT, KERNELS
 
 _CLASS_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+# The template's name for the layer it places by default; the export binds it.
+_DEFAULT_LAYER = "EXPORTED_LAYER"
+
+
+@dataclass(frozen=True)
+class SwapTemplate:
+    """:mod:`search_engine.norm_swap` as the export copies it."""
+
+    imports: str              # its import block, which the generated file starts with
+    body: str                 # every other top-level statement, comments kept, less the binding
+    names: frozenset[str]     # the module-level names it defines or imports
+
+
+def _bound_names(node: ast.stmt) -> set[str]:
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    if isinstance(node, ast.FunctionDef | ast.ClassDef):
+        return {node.name}
+    targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+    return {t.id for t in targets if isinstance(t, ast.Name)}
+
+
+@lru_cache(maxsize=1)
+def swap_template() -> SwapTemplate:
+    """The template's text, cut at top-level statements (its docstring dropped)."""
+    source = inspect.getsource(norm_swap)
+    lines = source.splitlines()
+    import_lines: list[int] = []
+    chunks: list[str] = []
+    names: set[str] = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue  # the module docstring speaks of the engine, not of the export
+        bound = _bound_names(node)
+        names |= bound
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            import_lines += [node.lineno, node.end_lineno or node.lineno]
+            continue
+        start = min([node.lineno, *[d.lineno for d in getattr(node, "decorator_list", [])]]) - 1
+        while start > 0 and lines[start - 1].lstrip().startswith("#"):
+            start -= 1  # the comment above a statement says why; it travels with it
+        if bound == {_DEFAULT_LAYER}:
+            continue
+        chunks.append("\n".join(lines[start:node.end_lineno]))
+    imports = "\n".join(lines[min(import_lines) - 1:max(import_lines)])
+    return SwapTemplate(imports, "\n\n\n".join(chunks), frozenset(names))
+
+
 # Module-level names of the generated source; a class called so would shadow them.
-_RESERVED = frozenset({"torch", "nn"} | {f.__name__ for f in KERNELS})
+_RESERVED = frozenset({"torch", "nn"} | {f.__name__ for f in KERNELS} | swap_template().names)
 _TEXT_LIMIT = 100
 
 
@@ -75,8 +128,12 @@ def _step_line(step: Step) -> str:
 
 
 def generate_source(graph: LayerGraph, class_name: str = "EvolvedNorm") -> str:
-    """A Python module, importing only torch, that defines ``class_name`` computing ``graph``."""
+    """A Python module that defines ``class_name`` computing ``graph``, and ``replace_norm_act``.
+
+    It imports torch and a few standard-library modules only (the template's imports).
+    """
     check_class_name(class_name)
+    template = swap_template()
     program = graph.program()
     formula = graph.formula()
     digest = program.canonical_hash()
@@ -120,13 +177,22 @@ def generate_source(graph: LayerGraph, class_name: str = "EvolvedNorm") -> str:
         "return y.expand_as(input)" if not program.output_is_full else "return y",
     ]
 
+    usage = [
+        "",
+        "To use it in a model, replace_norm_act (below) swaps every BatchNorm2d",
+        "followed by a ReLU for this layer and returns the new model:",
+        "",
+        "    from layer import replace_norm_act   # this file, saved as layer.py",
+        "    model, n = replace_norm_act(model)   # n: the pairs replaced",
+    ]
+
     def block(lines: list[str], indent: int) -> str:
         return textwrap.indent("\n".join(lines), " " * indent)
 
     parts = [
-        _docstring_literal(about),
+        _docstring_literal(about + usage),
         "",
-        "import torch",
+        template.imports,
         "",
         *[f"\n{src.rstrip()}\n" for src in _kernels_used(program)],
         "",
@@ -145,6 +211,15 @@ def generate_source(graph: LayerGraph, class_name: str = "EvolvedNorm") -> str:
         "",
         "    def extra_repr(self) -> str:",
         "        return f'{self.num_features}, eps={self.eps}, momentum={self.momentum}'",
+        "",
+        "",
+        "# Swapping the layer into a model: the layer lab's fixed code, the same in every export.",
+        "",
+        template.body,
+        "",
+        "",
+        "# The layer replace_norm_act places unless it is given layer=.",
+        f"{_DEFAULT_LAYER} = {class_name}",
         "",
     ]
     source = "\n".join(parts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import copy
 import inspect
+import sys
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 
-from search_engine.codegen import generate_source, safe_text
+from search_engine.codegen import generate_source, safe_text, swap_template
 from search_engine.compiler import compile_graph
 from search_engine.graph import GraphError, LayerGraph
 from tests.search_engine.conftest import load_generated
@@ -83,8 +84,8 @@ def test_random_graphs_export_equal_to_compiled(g: LayerGraph) -> None:
     _compare(g, load_generated(generate_source(g)))
 
 
-def _class(tree: ast.Module) -> ast.ClassDef:
-    classes = [n for n in tree.body if isinstance(n, ast.ClassDef)]
+def _class(tree: ast.Module, name: str) -> ast.ClassDef:
+    classes = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name]
     assert len(classes) == 1
     return classes[0]
 
@@ -94,11 +95,19 @@ def test_source_shape(references: dict[str, LayerGraph]) -> None:
     source = generate_source(g, class_name="B0Norm")
     tree = ast.parse(source)
     imports = [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
-    assert [ast.unparse(n) for n in imports] == ["import torch"]
-    cls = _class(tree)
-    assert cls.name == "B0Norm"
-    assert all(isinstance(n, ast.Expr | ast.Import | ast.FunctionDef | ast.ClassDef)
-               for n in tree.body)
+    # Imports only at the top, of torch and the standard library only.
+    assert imports == [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+    modules = {a.name for n in imports if isinstance(n, ast.Import) for a in n.names}
+    modules |= {n.module for n in imports if isinstance(n, ast.ImportFrom)}
+    assert "torch" in modules
+    assert all(m == "torch" or m.startswith("torch.") or m.split(".")[0] in sys.stdlib_module_names
+               for m in modules), modules
+    cls = _class(tree, "B0Norm")
+    assert all(isinstance(n, ast.Expr | ast.Import | ast.ImportFrom | ast.FunctionDef | ast.ClassDef
+                          | ast.Assign) for n in tree.body)
+    # The swap code is the template's text; the one generated line binds it to the class.
+    assert swap_template().body in source
+    assert ast.unparse(tree.body[-1]) == "EXPORTED_LAYER = B0Norm"
     methods = {f.name: f for f in cls.body if isinstance(f, ast.FunctionDef)}
     assert set(methods) == {"__init__", "reset_parameters", "forward", "extra_repr"}
     init_args = [a.arg for a in methods["__init__"].args.args]
@@ -129,7 +138,9 @@ def test_exported_layer_resets_and_runs_on_1x1(references: dict[str, LayerGraph]
 
 @pytest.mark.parametrize(
     "name", ["class", "def", "match", "1abc", "a b", "", "torch", "group_stat", "__init__",
-             "Ñorm", "a\u2028b", "A" * 65, "x;import os", None, 3],
+             "Ñorm", "a\u2028b", "A" * 65, "x;import os", None, 3,
+             # names the swap code defines or imports
+             "replace_norm_act", "ChannelAffine", "EXPORTED_LAYER", "warnings", "Callable"],
 )
 def test_bad_class_names_are_refused(name: Any, references: dict[str, LayerGraph]) -> None:
     with pytest.raises(ValueError):
@@ -192,7 +203,7 @@ def test_hostile_documents_never_become_code(references: dict[str, LayerGraph]) 
         module = load_generated(source, "hostile")
         assert set(vars(module)) - set(vars(ModuleType("m"))) == {
             "__builtins__", "torch", "compute_dtype", "signed_sqrt", "reduce_stat", "effective_groups",
-            "group_stat", "EvolvedNorm"}
+            "group_stat", "EvolvedNorm"} | swap_template().names
         assert safe_text(g.name) in (module.__doc__ or "")
         assert torch.isfinite(module.EvolvedNorm(8)(torch.randn(2, 8, 3, 3))).all()
     # Names up to 100 characters and every ui are accepted, so both paths ran.
