@@ -62,11 +62,15 @@ def test_bundle_contents(evaluated, tmp_path):
     assert json.loads((tmp_path / "graph.json").read_text()) == evaluated.document
     readme = (tmp_path / "README.md").read_text()
     assert evaluated.canonical_hash in readme and evaluated.formula in readme
+    # The lines that put the layer into a user's model, and the function they call.
+    assert "from layer import replace_norm_act\n\nmodel, n = replace_norm_act(model)" in readme
+    assert "def replace_norm_act(" in (tmp_path / "layer.py").read_text()
 
 
 def test_bundled_tests_pass_unzipped_and_catch_a_wrong_layer(user, settings, evaluated, tmp_path):
     """Bundles of a found layer, a batch-statistics layer and a group layer pass their own
-    tests; a bundle whose recorded output was tampered with fails them."""
+    tests (the recorded output, gradients, replace_norm_act on a small model); a bundle
+    whose recorded output was tampered with fails the output test."""
     settings.LAB_QUOTA_SEARCHES = 10
     bundles = {
         "found": evaluated,
@@ -86,5 +90,6 @@ def test_bundled_tests_pass_unzipped_and_catch_a_wrong_layer(user, settings, eva
     for name in ("found", "evonorm_b0", "gn_relu"):
         assert f"PASSED {name}/test_layer.py::test_matches_recorded_output" in report, report
         assert f"PASSED {name}/test_layer.py::test_backward_gives_parameter_gradients" in report, report
+        assert f"PASSED {name}/test_layer.py::test_replace_norm_act_swaps_the_pairs_of_a_model" in report, report
     assert "FAILED tampered/test_layer.py::test_matches_recorded_output" in report, report
-    assert "1 failed, 7 passed" in report, report
+    assert "1 failed, 11 passed" in report, report

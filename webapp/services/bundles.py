@@ -4,7 +4,9 @@ Contents: ``layer.py`` (generated module), ``graph.json`` (the layer graph
 document), ``metrics.json`` (config, seed, per-architecture scores and
 curves, lineage), ``expected.json`` (a small input and the output the
 engine's own compiler gave for it), ``test_layer.py`` (pytest: layer.py
-reproduces expected.json) and ``README.md`` (a model card).
+reproduces expected.json, and its replace_norm_act swaps a small model's
+pairs) and ``README.md`` (a model card, showing the lines that swap the layer
+into a user's model).
 """
 
 from __future__ import annotations
@@ -63,6 +65,21 @@ def test_backward_gives_parameter_gradients():
     x = torch.tensor(EXPECTED["input"], dtype=torch.float32, requires_grad=True)
     module(x).sum().backward()
     assert module.weight.grad is not None and module.bias.grad is not None
+
+
+def test_replace_norm_act_swaps_the_pairs_of_a_model():
+    layer = load_layer_module()
+    c = EXPECTED["num_features"]
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, c, 3, padding=1), torch.nn.BatchNorm2d(c), torch.nn.ReLU(),
+        torch.nn.Conv2d(c, c, 3, padding=1), torch.nn.BatchNorm2d(c), torch.nn.ReLU(inplace=True),
+        torch.nn.Conv2d(c, c, 1), torch.nn.BatchNorm2d(c),  # no ReLU: stays
+    )
+    new, n = layer.replace_norm_act(model)
+    assert n == 2
+    assert sum(isinstance(m, layer.{cls}) for m in new.modules()) == 2
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in new.modules()) == 1
+    assert new(torch.randn(2, 3, 5, 5)).shape == (2, c, 5, 5)
 '''
 
 
@@ -132,7 +149,25 @@ Mean: {mean}. Dataset: {eval_config.get("dataset", "?")}, {eval_config.get("step
 search seed {metrics["seed"]}. Full config, curves and lineage: `metrics.json`.
 These are proxy-task numbers: retrain before trusting the layer on your task.
 
-## Use
+## Use it in your model
+
+```python
+from layer import replace_norm_act
+
+model, n = replace_norm_act(model)   # every BatchNorm2d followed by a ReLU becomes {CLASS_NAME}
+```
+
+`n` is the number of pairs replaced; the layer's own non-linearity takes the
+ReLU's place. Keep the returned model (yours is left as it was) and build the
+optimizer after converting. Where your model traces with `torch.fx` it comes
+back as a `GraphModule` with the same state_dict keys; where it does not, the
+pairs inside `nn.Sequential` containers and traceable submodules are swapped
+and a warning names any BatchNorm2d it could not examine. A BatchNorm2d with
+no ReLU after it stays, unless you pass `lone_norm="affine"` (the per-channel
+affine step alone, as the paper places it) or `lone_norm="layer"`. The
+docstring of `replace_norm_act` in `layer.py` has the details.
+
+Or place the layer by hand:
 
 ```python
 from layer import {CLASS_NAME}
@@ -148,7 +183,7 @@ y = norm(x)                             # x: (batch, 64, height, width)
 
 `pytest` in this folder runs `test_layer.py`, which feeds the input recorded in
 `expected.json` through `layer.py` and compares with the output the lab's
-compiler gave when the bundle was made.
+compiler gave when the bundle was made, and swaps the layer into a small model.
 """
 
 
