@@ -14,6 +14,7 @@ import {
 import { CandidateGraph } from "./CandidateGraph";
 import { CurvesChart } from "./CurvesChart";
 import { openInEditor } from "./openInEditor";
+import { UseInModel } from "./UseInModel";
 import "./searches.css";
 
 function pct(v: number | null | undefined): string {
@@ -96,6 +97,8 @@ export function CandidatePage() {
           Open in editor
         </button>
       </div>
+
+      <UseInModel />
 
       <div className="candidate-grid">
         <section className="lab-panel" aria-labelledby="graph-title">
