@@ -22,12 +22,18 @@ def get_candidate(request: HttpRequest, candidate_id: int) -> dict:
 
 @router.get("/{id:candidate_id}/export.py")
 def export_candidate(request: HttpRequest, candidate_id: int) -> HttpResponse:
+    """The layer as a PyTorch module needing only torch: its class, and
+    `replace_norm_act(model)`, which returns your model with every BatchNorm2d
+    followed by a ReLU swapped for the layer (`model, n = replace_norm_act(model)`)."""
     candidate = candidate_get(owner=request.auth, candidate_id=candidate_id)
     return python_attachment(exports.layer_source(document=candidate.document), f"candidate_{candidate.pk}.py")
 
 
 @router.get("/{id:candidate_id}/bundle.zip")
 def bundle(request: HttpRequest, candidate_id: int) -> HttpResponse:
+    """A zip: `layer.py` (the module, with `replace_norm_act`), `graph.json`,
+    `metrics.json`, `expected.json`, `test_layer.py` (pytest) and `README.md`, a
+    model card showing the lines that swap the layer into your own model."""
     candidate = candidate_get(owner=request.auth, candidate_id=candidate_id)
     response = HttpResponse(candidate_bundle(candidate=candidate), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="candidate_{candidate.pk}.zip"'

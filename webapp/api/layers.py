@@ -82,6 +82,9 @@ def restore_version(request: HttpRequest, layer_id: int, version: int) -> dict:
 
 @router.get("/{id:layer_id}/export.py")
 def export_layer(request: HttpRequest, layer_id: int) -> HttpResponse:
+    """The layer as a PyTorch module needing only torch: its class, and
+    `replace_norm_act(model)`, which returns your model with every BatchNorm2d
+    followed by a ReLU swapped for the layer (`model, n = replace_norm_act(model)`)."""
     layer = sel.layer_get(owner=request.auth, layer_id=layer_id)
     return python_attachment(exports.layer_source(document=layer.document), f"layer_{layer.pk}.py")
 
