@@ -58,14 +58,24 @@ def non_dominated_sort(points: Sequence[Vector]) -> list[list[int]]:
 
 
 def pareto_front(points: Sequence[Vector]) -> list[int]:
-    """Indices of the points no other point dominates, ascending."""
-    return [
-        i
-        for i, p in enumerate(points)
-        if not any(dominates(q, p) for j, q in enumerate(points) if j != i)
-    ]
+    """Indices of the points no other point dominates, ascending.
+
+    Points are visited in descending lexicographic order: a point's dominator
+    is lexicographically greater, so it was visited before, and (dominance
+    being transitive) some point already on the front dominates it too. Each
+    point is therefore checked against the front found so far only.
+    """
+    order = sorted(range(len(points)), key=lambda i: tuple(points[i]), reverse=True)
+    front: list[int] = []
+    for i in order:
+        p = points[i]
+        if not any(dominates(points[j], p) for j in front):
+            front.append(i)
+    front.sort()
+    return front
 
 
 def score_vector(scores: Mapping[str, float], architectures: Sequence[str]) -> list[float]:
-    """Scores in a fixed architecture order; a missing score counts as the worst."""
-    return [float(scores.get(arch, float("-inf"))) for arch in architectures]
+    """Scores in a fixed architecture order; a missing or NaN score counts as the worst."""
+    vector = [float(scores.get(arch, float("-inf"))) for arch in architectures]
+    return [v if v == v else float("-inf") for v in vector]  # v != v: NaN
