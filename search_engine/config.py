@@ -17,6 +17,7 @@ DATASETS = ("synthetic", "digits", "cifar10")
 ARCHITECTURE_NAMES = ("resnet50", "mobilenetv2", "efficientnet_b0")
 SCHEDULES = ("constant", "cosine")
 MODES = ("B", "S")
+STRATEGIES = ("evolution", "random")
 MAX_GRAPH_NODES = 256  # GRAPH_FORMAT.md's hard cap
 
 
@@ -207,9 +208,20 @@ def _validate_eval(c: EvalConfig) -> None:
 
 @dataclass(frozen=True)
 class SearchConfig:
-    """A whole search: evolution settings plus the per-candidate EvalConfig."""
+    """A whole search: evolution settings plus the per-candidate EvalConfig.
+
+    `strategy` is "evolution" (tournaments and mutation) or "random" (the
+    paper's baseline: random layers only, with the same rejection and
+    screening). `bootstrap` is our addition to the paper: selection starts at
+    the first survivor, with near-misses as parents until the population can
+    hold a tournament (search_engine.evolution); False gives the paper's
+    behaviour. Stored configs written before either field existed load with
+    the defaults ("evolution", True).
+    """
 
     mode: str = "B"
+    strategy: str = "evolution"
+    bootstrap: bool = True
     population_size: int = 100
     tournament_size: int = 25
     budget: int = 5000
@@ -225,6 +237,8 @@ class SearchConfig:
 
     def __post_init__(self) -> None:
         _choice("mode", self.mode, MODES)
+        _choice("strategy", self.strategy, STRATEGIES)
+        _bool("bootstrap", self.bootstrap)
         _int("population_size", self.population_size, lo=2, hi=100_000)
         _int("tournament_size", self.tournament_size, lo=1, hi=self.population_size)
         _int("budget", self.budget, lo=1, hi=10_000_000)

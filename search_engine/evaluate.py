@@ -36,6 +36,9 @@ class EvalResult:
     curves: dict[str, list[dict]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     device: str = "cpu"
+    # validation accuracy at the quality gate per architecture trained so far
+    # (evaluated and low_quality candidates; the search ranks near-misses by it)
+    gate_scores: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -50,6 +53,7 @@ class EvalResult:
             curves={k: list(v) for k, v in d.get("curves", {}).items()},
             timings=dict(d.get("timings", {})),
             device=d.get("device", "cpu"),
+            gate_scores=dict(d.get("gate_scores") or {}),
         )
 
 
@@ -171,6 +175,7 @@ def _run(graph, config: EvalConfig, seed: int, dev: torch.device, result: EvalRe
             _advance(trainer, config.quality_steps, arch, result)
             acc = trainer.validate()
             timings["quality"] += time.perf_counter() - t
+            result.gate_scores[arch] = acc
             v = quality_verdict(acc, gate, config.quality_steps)
             if not v.passed:
                 result.curves[arch] = thin_curve(trainer.state.curve)

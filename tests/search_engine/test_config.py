@@ -37,6 +37,17 @@ def test_grad_clip_round_trips_and_defaults_to_none_when_absent() -> None:
     assert EvalConfig.from_dict(d).grad_clip is None
 
 
+def test_strategy_and_bootstrap_round_trip_and_default_when_absent() -> None:
+    cfg = SearchConfig(strategy="random", bootstrap=False)
+    d = json.loads(json.dumps(cfg.to_dict()))
+    assert (d["strategy"], d["bootstrap"]) == ("random", False)
+    assert SearchConfig.from_dict(d) == cfg
+    # a stored config written before the fields existed: evolution, with bootstrap
+    del d["strategy"], d["bootstrap"]
+    old = SearchConfig.from_dict(d)
+    assert (old.strategy, old.bootstrap) == ("evolution", True)
+
+
 def test_missing_keys_take_defaults() -> None:
     cfg = SearchConfig.from_dict({"mode": "S", "eval": {"dataset": "synthetic"}})
     assert cfg.mode == "S" and cfg.eval.dataset == "synthetic" and cfg.eval.lr == 0.1
@@ -71,6 +82,10 @@ def test_missing_keys_take_defaults() -> None:
         ({"eval": {"grad_clip": "1"}}, "bad_value", "eval.grad_clip"),
         ({"eval": {"grad_clip": float("inf")}}, "bad_value", "eval.grad_clip"),
         ({"mode": "X"}, "bad_value", "mode"),
+        ({"strategy": "annealing"}, "bad_value", "strategy"),
+        ({"strategy": None}, "bad_value", "strategy"),
+        ({"bootstrap": "yes"}, "bad_value", "bootstrap"),
+        ({"bootstrap": 1}, "bad_value", "bootstrap"),
         ({"population_size": 10, "tournament_size": 11}, "bad_value", "tournament_size"),
         ({"initial_nodes": 8, "max_nodes": 4}, "bad_value", "max_nodes"),
         ({"max_wall_seconds": -1}, "bad_value", "max_wall_seconds"),

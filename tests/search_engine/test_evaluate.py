@@ -96,6 +96,18 @@ def test_a_layer_that_does_not_learn_fails_the_quality_gate() -> None:
     r = evaluate(g, cfg, seed=0, device="cpu")
     assert (r.status, r.rejection_reason) == ("rejected", "low_quality")
     assert r.curves["resnet50"]
+    # the gate accuracy is kept (near-misses are ranked by it)
+    assert set(r.gate_scores) == {"resnet50"} and 0.0 <= r.gate_scores["resnet50"] < 0.9
+    assert EvalResult.from_dict(r.to_dict()).gate_scores == r.gate_scores
+
+
+def test_gate_scores_cover_every_trained_architecture_and_old_results_load() -> None:
+    r = evaluate(load_reference("bn_relu"), replace(TINY, steps=25, quality_steps=10),
+                 seed=0, device="cpu")
+    assert r.status == "evaluated" and set(r.gate_scores) == set(TINY.architectures)
+    old = r.to_dict()
+    del old["gate_scores"]  # a result stored before the field existed
+    assert EvalResult.from_dict(old).gate_scores == {}
 
 
 def test_errors_become_failed_results(monkeypatch: pytest.MonkeyPatch) -> None:
