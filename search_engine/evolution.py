@@ -7,20 +7,45 @@ the same seed and the same sequence of asks and tells give the same search,
 and ``state_dict()`` / ``from_state_dict()`` (JSON-compatible) let a
 restarted process continue exactly where the old one stopped.
 
-Order of proposals: the seed layers first, then random layers until
-``population_size`` initial layers have been proposed and at least
-``tournament_size`` of them made it into the population, then children: a
-tournament over a random subset of the population picks a winner on the
-contestants' Pareto front and one of the paper's mutations changes it. The
-population fills up to ``population_size`` with evaluated children, then ages.
+**What a proposal costs.** Every layer the engine generates (a random draw
+or a mutation child) first meets the free checks, in this order: a hash that
+was proposed before, the static checks of :mod:`search_engine.static_checks`
+and, when the caller injects one, ``screen(graph) -> reason | None`` (the
+numeric probe, which needs torch, so the engine only calls it). A refused
+layer is counted and replaced by another draw (or another child); only
+proposals handed out spend the budget. Seed layers are the user's choice and
+skip the static checks and the screen.
 
-(Waiting for a full population of random survivors instead would spend the
-whole budget of small searches on random layers: about 5 in 6 random layers
-fail the numeric probe, so cpu-quick's 50 candidates would fill maybe 8 of
-its 16 places and never evolve. Real et al. likewise start from P random
-proposals.) A rejected or failed candidate counts toward
-the budget and never enters the population. No canonical hash is proposed
-twice (an internal set, plus the optional ``is_known`` lookup).
+**Funnel.** :attr:`Evolution.funnel` counts, in this order: ``drawn`` (seed
+layers and generated layers, before any check), ``refused_static`` (repeated
+hashes included), ``refused_probe``, then the outcome of each proposal handed
+out: ``unstable``, ``low_quality``, ``rejected_other``, ``failed``,
+``evaluated``, ``in_flight``. ``drawn`` equals the sum of all the others.
+:attr:`Evolution.refusals` breaks the free refusals down by reason.
+
+**Order of proposals.** With ``strategy="random"`` (the paper's baseline)
+every proposal after the seeds is a random layer. With ``"evolution"``: the
+seed layers first, then random layers, then children: a tournament over the
+parent pool picks a winner on the contestants' Pareto front and a mutation
+changes it. The population (evaluated candidates only) fills up to
+``population_size``, then ages: each newcomer pushes out the oldest.
+
+* ``bootstrap=False`` (the paper's rule): random layers until
+  ``population_size`` initial layers are out *and* ``tournament_size`` of
+  them survived, then children only.
+* ``bootstrap=True`` (ours, the default): selection starts at the first
+  survivor or near-miss (a stable layer that failed only the quality gate);
+  see :mod:`search_engine.selection`. While fewer than ``population_size``
+  initial layers are out, each proposal is a child with probability
+  :func:`~search_engine.selection.child_share` (the pool's share of a full
+  tournament), else a random layer; afterwards, children whenever the pool
+  is not empty. Near-misses are parents only while the population holds
+  fewer than ``tournament_size`` survivors, ranked below every survivor by
+  their gate accuracy; the engine keeps the latest ``population_size``.
+
+A rejected or failed candidate counts toward the budget and never enters the
+population. No canonical hash is proposed twice (an internal set, plus the
+optional ``is_known`` lookup).
 """
 
 from __future__ import annotations
@@ -33,18 +58,30 @@ from typing import Any
 from search_engine.config import SearchConfig
 from search_engine.graph import LayerGraph
 from search_engine.mutation import MutationError, mutate, prune_dead
-from search_engine.pareto import dominates, score_vector
+from search_engine.pareto import Vector, dominates, score_vector
 from search_engine.random_layers import random_layer
-from search_engine.selection import tournament
+from search_engine.selection import child_share, near_miss_vector, parent_pool, tournament
+from search_engine.static_checks import static_refusal
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 
-# Bounds on the retries for a not-yet-seen hash. A new tournament is drawn
-# every TRIES_PER_TOURNAMENT tries so one parent whose children are all known
-# cannot stall the search; after MAX_CHILD_TRIES a random layer is proposed.
+# Bounds on the draws for one proposal. A new tournament is drawn every
+# TRIES_PER_TOURNAMENT children so one parent whose children are all known or
+# refused cannot stall the search; after MAX_CHILD_TRIES a random layer is
+# proposed instead. MAX_RANDOM_TRIES random draws without one that passes
+# every check means the space (or the screen) leaves nothing to propose.
 TRIES_PER_TOURNAMENT = 10
 MAX_CHILD_TRIES = 200
 MAX_RANDOM_TRIES = 10_000
+
+FUNNEL_KEYS: tuple[str, ...] = (
+    "drawn", "refused_static", "refused_probe", "unstable", "low_quality", "rejected_other",
+    "failed", "evaluated", "in_flight",
+)
+# rejection reasons with a funnel entry of their own
+_OUTCOME_KEYS = {"unstable": "unstable", "low_quality": "low_quality"}
+
+Screen = Callable[[LayerGraph], "str | None"]
 
 
 class EvolutionError(RuntimeError):
@@ -58,7 +95,7 @@ class Proposal:
     key: str  # canonical hash of the graph
     graph: LayerGraph
     parent: str | None  # parent's canonical hash
-    mutation: str  # "random" | "seed" | "op" | "input" | "node"
+    mutation: str  # "random" | "seed" | one of mutation.MUTATIONS
     tournament: dict | None  # {"contestants": [hash], "front": [hash], "winner": hash}
 
     def to_dict(self) -> dict[str, Any]:
@@ -76,6 +113,16 @@ class Proposal:
                    d["tournament"])
 
 
+@dataclass
+class _Member:
+    """A population member or near-miss: its key, scores, selection vector and graph."""
+
+    key: str
+    scores: dict[str, float]  # final scores (member) or gate accuracies (near-miss)
+    vector: list[float]
+    graph: LayerGraph
+
+
 def rng_state(rng: random.Random) -> list:
     version, internal, gauss = rng.getstate()
     return [version, list(internal), gauss]
@@ -87,7 +134,7 @@ def rng_from_state(state: list) -> random.Random:
     return rng
 
 
-def add_to_front(front: list[dict], key: str, vector: list[float], scores: dict) -> list[dict]:
+def add_to_front(front: list[dict], key: str, vector: Vector, scores: dict) -> list[dict]:
     """The running Pareto front of every evaluated candidate, updated with one more.
 
     Keeping only the front (not every score) is exact: a point dominated once
@@ -97,6 +144,16 @@ def add_to_front(front: list[dict], key: str, vector: list[float], scores: dict)
         return front
     kept = [m for m in front if not dominates(vector, m["vector"])]
     return [*kept, {"key": key, "scores": scores, "vector": vector}]
+
+
+def outcome(result: dict) -> str:
+    """The funnel entry of a told result (``EvalResult.to_dict()`` shape)."""
+    status = result.get("status")
+    if status == "evaluated":
+        return "evaluated"
+    if status == "rejected":
+        return _OUTCOME_KEYS.get(result.get("rejection_reason") or "", "rejected_other")
+    return "failed"
 
 
 class Evolution:
@@ -109,18 +166,23 @@ class Evolution:
         seed: int,
         seed_graphs: Sequence[LayerGraph] = (),
         is_known: Callable[[str], bool] | None = None,
+        screen: Screen | None = None,
     ) -> None:
         self.config = config
         self.seed = seed
         self.is_known = is_known
+        self.screen = screen
         self._rng = random.Random(seed)
         self._architectures = tuple(config.eval.architectures)
         self._pending_seeds: list[LayerGraph] = [self._check_seed(g) for g in seed_graphs]
         self._seen: set[str] = set()
         self._in_flight: dict[str, Proposal] = {}  # insertion order = proposal order
-        self._population: list[dict] = []  # {key, scores, document}, oldest first
+        self._population: list[_Member] = []  # oldest first
+        self._near_misses: list[_Member] = []  # oldest first, at most population_size
         self._front: list[dict] = []  # {key, scores, vector}
         self._counts = {"proposed": 0, "evaluated": 0, "rejected": 0, "failed": 0}
+        self._funnel = dict.fromkeys(FUNNEL_KEYS[:-1], 0)
+        self._refusals: dict[str, int] = {}
         self._initial_proposed = 0  # seed and random proposals
 
     # --- public API --------------------------------------------------------------
@@ -131,7 +193,7 @@ class Evolution:
             return None
         proposal = self._next_seed()
         if proposal is None:
-            proposal = self._random() if self._initialising() else self._child()
+            proposal = self._child() if self._wants_child() else self._random()
         if proposal.parent is None:
             self._initial_proposed += 1
         self._seen.add(proposal.key)
@@ -150,24 +212,32 @@ class Evolution:
         proposal = self._in_flight.pop(key, None)
         if proposal is None:
             raise KeyError(f"candidate {key[:12]} is not in flight (never asked, or told before)")
-        status = result.get("status")
-        if status != "evaluated":
-            self._counts["failed" if status == "failed" else "rejected"] += 1
+        entry = outcome(result)
+        self._funnel[entry] += 1
+        if entry != "evaluated":
+            self._counts["failed" if entry == "failed" else "rejected"] += 1
+            if entry == "low_quality":
+                self._add_near_miss(key, result.get("gate_scores") or {}, proposal.graph)
             return {"added": None, "removed": []}
         self._counts["evaluated"] += 1
         scores = {a: float(s) for a, s in (result.get("scores") or {}).items()}
-        self._population.append({"key": key, "scores": scores,
-                                 "document": proposal.graph.to_dict()})
-        self._front = add_to_front(self._front, key, self._vector(scores), scores)
+        vector = score_vector(scores, self._architectures)
+        self._population.append(_Member(key, scores, vector, proposal.graph))
+        self._front = add_to_front(self._front, key, vector, scores)
         removed = []
         while len(self._population) > self.config.population_size:
-            removed.append(self._population.pop(0)["key"])  # aging: the oldest goes
+            removed.append(self._population.pop(0).key)  # aging: the oldest goes
         return {"added": key, "removed": removed}
 
     @property
     def population(self) -> list[dict]:
         """``[{key, scores}]``, oldest first."""
-        return [{"key": m["key"], "scores": dict(m["scores"])} for m in self._population]
+        return [{"key": m.key, "scores": dict(m.scores)} for m in self._population]
+
+    @property
+    def near_misses(self) -> list[dict]:
+        """``[{key, gate_scores}]`` of the near-misses kept as bootstrap parents, oldest first."""
+        return [{"key": m.key, "gate_scores": dict(m.scores)} for m in self._near_misses]
 
     def pareto_front(self) -> list[str]:
         """Keys of the evaluated candidates on the Pareto front (all evaluated, not
@@ -183,6 +253,16 @@ class Evolution:
     def counts(self) -> dict[str, int]:
         """``proposed, evaluated, rejected, failed, in_flight``."""
         return {**self._counts, "in_flight": len(self._in_flight)}
+
+    @property
+    def funnel(self) -> dict[str, int]:
+        """The funnel of the module docstring: :data:`FUNNEL_KEYS`, in that order."""
+        return {**self._funnel, "in_flight": len(self._in_flight)}
+
+    @property
+    def refusals(self) -> dict[str, int]:
+        """Free refusals by reason (``duplicate``, the static reasons, the screen's reasons)."""
+        return dict(self._refusals)
 
     @property
     def done(self) -> bool:
@@ -208,47 +288,78 @@ class Evolution:
             graph = self._pending_seeds.pop(0)
             key = graph.canonical_hash()
             if not self.seen(key):  # a duplicate seed is skipped, not evaluated twice
+                self._funnel["drawn"] += 1
                 return Proposal(key, graph, None, "seed", None)
         return None
 
-    def _initialising(self) -> bool:
-        # a tournament needs contestants; an empty population can only grow by random layers
-        return (self._initial_proposed < self.config.population_size
-                or len(self._population) < self.config.tournament_size)
+    def _pool(self) -> list[tuple[str, Vector]]:
+        return parent_pool([(m.key, m.vector) for m in self._population],
+                           [(m.key, m.vector) for m in self._near_misses],
+                           self.config.tournament_size, bootstrap=self.config.bootstrap)
+
+    def _wants_child(self) -> bool:
+        cfg = self.config
+        if cfg.strategy == "random":
+            return False
+        initial_done = self._initial_proposed >= cfg.population_size
+        if not cfg.bootstrap:
+            return initial_done and len(self._population) >= cfg.tournament_size
+        pool = len(self._population) + (len(self._near_misses)
+                                        if len(self._population) < cfg.tournament_size else 0)
+        if pool == 0:
+            return False
+        return initial_done or self._rng.random() < child_share(pool, cfg.tournament_size)
+
+    def _refused(self, graph: LayerGraph, key: str) -> bool:
+        """Count ``graph`` as drawn and say whether a free check refuses it."""
+        self._funnel["drawn"] += 1
+        reason = "duplicate" if self.seen(key) else static_refusal(graph)
+        stage = "refused_static"
+        if reason is None and self.screen is not None:
+            reason, stage = self.screen(graph), "refused_probe"
+        if reason is None:
+            return False
+        self._funnel[stage] += 1
+        self._refusals[reason] = self._refusals.get(reason, 0) + 1
+        return True
 
     def _random(self) -> Proposal:
         for _ in range(MAX_RANDOM_TRIES):
             graph = random_layer(self._rng, mode=self.config.mode,
                                  num_nodes=self.config.initial_nodes)
             key = graph.canonical_hash()
-            if not self.seen(key):
+            if not self._refused(graph, key):
                 return Proposal(key, graph, None, "random", None)
         raise EvolutionError(
-            f"no new random layer of {self.config.initial_nodes} nodes in {MAX_RANDOM_TRIES} "
-            "tries: nearly every such layer was already proposed"
+            f"no new random layer of {self.config.initial_nodes} nodes passed the checks in "
+            f"{MAX_RANDOM_TRIES} draws: nearly every such layer was proposed or refused already"
         )
 
     def _child(self) -> Proposal:
-        members = [(m["key"], self._vector(m["scores"])) for m in self._population]
-        documents = {m["key"]: m["document"] for m in self._population}
+        pool = self._pool()
+        graphs = {m.key: m.graph for m in self._population}
+        graphs.update((m.key, m.graph) for m in self._near_misses)
         for attempt in range(MAX_CHILD_TRIES):
             if attempt % TRIES_PER_TOURNAMENT == 0:
-                match = tournament(members, self.config.tournament_size, self._rng)
-                parent = LayerGraph.from_dict(documents[match["winner"]])
+                match = tournament(pool, self.config.tournament_size, self._rng)
+                parent = graphs[match["winner"]]
             try:
                 child, kind = mutate(parent, self._rng, self.config.mode, self.config.max_nodes)
             except MutationError:
                 continue
             key = child.canonical_hash()
-            if not self.seen(key):
+            if not self._refused(child, key):
                 named = LayerGraph.from_nodes(child.nodes, child.output, eps=child.eps,
                                               momentum=child.momentum,
                                               name=f"{kind} mutation of {match['winner'][:8]}")
                 return Proposal(key, named, match["winner"], kind, match)
         return self._random()
 
-    def _vector(self, scores: dict) -> list[float]:
-        return score_vector(scores, self._architectures)
+    def _add_near_miss(self, key: str, gate_scores: dict, graph: LayerGraph) -> None:
+        scores = {a: float(s) for a, s in gate_scores.items()}
+        vector = near_miss_vector(scores, self._architectures)
+        self._near_misses.append(_Member(key, scores, vector, graph))
+        del self._near_misses[:-self.config.population_size]
 
     # --- persistence -------------------------------------------------------------
 
@@ -262,10 +373,15 @@ class Evolution:
             "seed": self.seed,
             "rng": rng_state(self._rng),
             "counts": dict(self._counts),
+            "funnel": self.funnel,
+            "refusals": dict(self._refusals),
             "initial_proposed": self._initial_proposed,
             "pending_seeds": [g.to_dict() for g in self._pending_seeds],
             "in_flight": [p.to_dict() for p in self._in_flight.values()],
-            "population": [dict(m) for m in self._population],
+            "population": [{"key": m.key, "scores": m.scores, "document": m.graph.to_dict()}
+                           for m in self._population],
+            "near_misses": [{"key": m.key, "gate_scores": m.scores,
+                             "document": m.graph.to_dict()} for m in self._near_misses],
             "front": [{"key": m["key"], "scores": m["scores"]} for m in self._front],
             "compact": compact,
         }
@@ -275,21 +391,48 @@ class Evolution:
 
     @classmethod
     def from_state_dict(
-        cls, state: dict, *, is_known: Callable[[str], bool] | None = None
+        cls,
+        state: dict,
+        *,
+        is_known: Callable[[str], bool] | None = None,
+        screen: Screen | None = None,
     ) -> Evolution:
-        if state.get("version") != STATE_VERSION:
-            raise ValueError(f"unsupported evolution state version {state.get('version')!r}")
-        evo = cls(SearchConfig.from_dict(state["config"]), seed=state["seed"], is_known=is_known)
+        """Restore a state (this version's, or version 1's: that one had no funnel,
+        so its funnel is rebuilt from the counts, every rejection as ``rejected_other``)."""
+        version = state.get("version")
+        if version not in (1, STATE_VERSION):
+            raise ValueError(f"unsupported evolution state version {version!r}")
+        evo = cls(SearchConfig.from_dict(state["config"]), seed=state["seed"], is_known=is_known,
+                  screen=screen)
         evo._rng = rng_from_state(state["rng"])
         evo._counts = {k: int(v) for k, v in state["counts"].items()}
         evo._initial_proposed = int(state["initial_proposed"])
         evo._pending_seeds = [LayerGraph.from_dict(d) for d in state["pending_seeds"]]
         proposals = [Proposal.from_dict(p) for p in state["in_flight"]]
         evo._in_flight = {p.key: p for p in proposals}
-        evo._population = [dict(m) for m in state["population"]]
-        evo._front = [{**m, "vector": evo._vector(m["scores"])} for m in state["front"]]
+        evo._population = [evo._member(m["key"], m["scores"], m["document"])
+                           for m in state["population"]]
+        evo._near_misses = [
+            _Member(m["key"], dict(m["gate_scores"]),
+                    near_miss_vector(m["gate_scores"], evo._architectures),
+                    LayerGraph.from_dict(m["document"]))
+            for m in state.get("near_misses", ())]
+        evo._front = [{**m, "vector": score_vector(m["scores"], evo._architectures)}
+                      for m in state["front"]]
+        if "funnel" in state:
+            evo._funnel = {k: int(state["funnel"][k]) for k in FUNNEL_KEYS[:-1]}
+            evo._refusals = {str(k): int(v) for k, v in state.get("refusals", {}).items()}
+        else:
+            c = evo._counts
+            evo._funnel.update(drawn=c["proposed"], evaluated=c["evaluated"], failed=c["failed"],
+                               rejected_other=c["rejected"])
         # what a compact state still knows it has proposed
-        known = {m["key"] for m in evo._population} | set(evo._in_flight) | {
-            m["key"] for m in evo._front}
+        known = {m.key for m in evo._population} | set(evo._in_flight) | {
+            m["key"] for m in evo._front} | {m.key for m in evo._near_misses}
         evo._seen = set(state.get("seen", ())) | known
         return evo
+
+    def _member(self, key: str, scores: dict, document: dict) -> _Member:
+        scores = {a: float(s) for a, s in scores.items()}
+        return _Member(key, scores, score_vector(scores, self._architectures),
+                       LayerGraph.from_dict(document))

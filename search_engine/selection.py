@@ -1,17 +1,31 @@
-"""Tournament selection over a Pareto front (the paper's selection rule).
+"""Tournament selection over a Pareto front (the paper's selection rule), and
+who may take part before the population can hold a tournament (ours).
 
 Draw a random subset of the population; the winners are the contestants no
 other contestant beats on every architecture; one of them is picked at random.
 A layer that is great on one architecture and broken on another cannot win
 just by its best score.
+
+**Bootstrap (our addition to the paper).** Random layers rarely survive the
+rejection protocols, so a small search may never gather ``tournament_size``
+survivors and would never evolve. Until it does, the tournament runs over
+whatever exists (``tournament`` already takes a small population whole) and
+*near-misses* may take part: stable layers that failed only the quality gate.
+Each near-miss enters with :func:`near_miss_vector`, which every survivor
+dominates, so a near-miss wins only a tournament without survivors, and among
+near-misses the higher gate accuracies win. ``SearchConfig.bootstrap = False``
+turns this off (the paper's rule).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from search_engine.pareto import Vector, pareto_front
+
+# Survivors score accuracies in [0, 1]; near-miss entries are shifted below -1.
+NEAR_MISS_OFFSET = 2.0
 
 
 def tournament(
@@ -39,3 +53,51 @@ def tournament(
         "front": front,
         "winner": winner,
     }
+
+
+def near_miss_vector(gate_scores: Mapping[str, float], architectures: Sequence[str]) -> list[float]:
+    """A near-miss's score vector: its gate accuracy per architecture, minus
+    ``NEAR_MISS_OFFSET``; an architecture it never reached counts as -inf.
+
+    Invariant: for gate accuracies in [0, 1], every entry is below -1, so any
+    survivor (accuracies in [0, 1]) dominates every near-miss; between two
+    near-misses, dominance is that of their gate accuracies (for accuracies
+    that differ by more than float rounding at 2, about 1e-15, as fractions
+    correct / total with fewer than 10**14 examples do).
+    """
+    return [float(gate_scores[a]) - NEAR_MISS_OFFSET if a in gate_scores else float("-inf")
+            for a in architectures]
+
+
+def parent_pool(
+    survivors: Sequence[tuple[str, Vector]],
+    near_misses: Sequence[tuple[str, Vector]],
+    tournament_size: int,
+    *,
+    bootstrap: bool,
+) -> list[tuple[str, Vector]]:
+    """The members a tournament draws from: the survivors, plus (with
+    ``bootstrap``) the near-misses while fewer than ``tournament_size``
+    survivors exist.
+
+    Invariant: without ``bootstrap`` the pool is exactly the survivors; with
+    it, near-misses are in the pool if and only if the survivors alone cannot
+    fill a tournament.
+    """
+    if bootstrap and len(survivors) < tournament_size:
+        return [*survivors, *near_misses]
+    return list(survivors)
+
+
+def child_share(pool_size: int, tournament_size: int) -> float:
+    """With ``bootstrap``, the chance that a proposal of the initial phase is a
+    child rather than a random layer: the pool's share of a full tournament.
+
+    Invariant: 0 for an empty pool, rising with the pool, 1 from a full
+    tournament on; so the first survivor or near-miss already has children
+    while random layers keep arriving, as in the paper, until it can hold
+    tournaments of its own.
+    """
+    if tournament_size < 1:
+        raise ValueError(f"tournament_size must be at least 1, got {tournament_size}")
+    return min(1.0, pool_size / tournament_size)

@@ -13,10 +13,13 @@ import random
 import pytest
 
 from search_engine.config import EvalConfig, SearchConfig
-from search_engine.evolution import Evolution, Proposal
+from search_engine.evolution import FUNNEL_KEYS, Evolution, Proposal
 from search_engine.graph import LayerGraph, Node
 from search_engine.library import load_reference
+from search_engine.mutation import MUTATIONS
 from search_engine.pareto import dominates, pareto_front
+from search_engine.selection import near_miss_vector
+from search_engine.static_checks import static_refusal
 
 ARCHS = ("resnet50", "mobilenetv2")
 
@@ -30,12 +33,16 @@ def make_config(**kw) -> SearchConfig:  # noqa: ANN003
 
 
 def fake_result(key: str) -> dict:
-    """Deterministic per hash: about one in five rejected, one in twenty failed."""
+    """Deterministic per hash: about one in five rejected (low quality, with
+    gate accuracies, or unstable), one in twenty failed."""
     h = int(key[:12], 16)
     if h % 20 == 0:
         return {"status": "failed", "rejection_reason": "error", "scores": {}}
+    if h % 10 == 5:
+        return {"status": "rejected", "rejection_reason": "unstable", "scores": {}}
     if h % 5 == 0:
-        return {"status": "rejected", "rejection_reason": "low_quality", "scores": {}}
+        return {"status": "rejected", "rejection_reason": "low_quality", "scores": {},
+                "gate_scores": {"resnet50": (h % 89) / 890}}
     return {"status": "evaluated", "rejection_reason": None,
             "scores": {"resnet50": (h % 997) / 997, "mobilenetv2": (h // 997 % 991) / 991}}
 
@@ -138,9 +145,11 @@ def test_compact_state_with_is_known_continues_exactly() -> None:
 
 
 def test_seeds_come_first_then_random_then_children() -> None:
+    """The paper's order (bootstrap off): seeds, random layers, then children."""
     seeds = [load_reference("evonorm_b0"), load_reference("evonorm_s0"),
              load_reference("evonorm_b0")]  # a duplicate seed is proposed once
-    evo = Evolution(make_config(population_size=5, tournament_size=2), seed=8, seed_graphs=seeds)
+    evo = Evolution(make_config(population_size=5, tournament_size=2, bootstrap=False), seed=8,
+                    seed_graphs=seeds)
     log = drive(evo, parallel=1)
     kinds = [e[3] for e in log if e[0] == "ask"]
     assert kinds[:2] == ["seed", "seed"]
@@ -148,14 +157,14 @@ def test_seeds_come_first_then_random_then_children() -> None:
     assert all(k in ("seed", "random") for k in kinds[:first_child])
     assert kinds[2:first_child] and set(kinds[2:first_child]) == {"random"}
     assert first_child >= 5
-    assert set(kinds[first_child:]) <= {"op", "input", "node", "random"}
+    assert set(kinds[first_child:]) <= {*MUTATIONS, "random"}
 
 
 def test_evolution_starts_after_population_size_initial_proposals() -> None:
-    """Random layers until population_size initial proposals are out and the
-    population can fill a tournament; then children, though the population
-    is not yet full (it fills with children)."""
-    cfg = make_config(population_size=10, tournament_size=3, budget=200)
+    """Bootstrap off: random layers until population_size initial proposals are
+    out and the population can fill a tournament; then children, though the
+    population is not yet full (it fills with children)."""
+    cfg = make_config(population_size=10, tournament_size=3, budget=200, bootstrap=False)
     evo = Evolution(cfg, seed=16)
     kinds: list[str] = []
     first, members = None, 0
@@ -197,21 +206,32 @@ def test_population_ages_out_the_oldest_and_only_holds_evaluated() -> None:
         assert [m["key"] for m in evo.population] == order[-6:]
 
 
-def test_tournament_winner_is_on_the_contestants_front() -> None:
-    evo = Evolution(make_config(population_size=12, tournament_size=5, budget=200), seed=10)
-    children = 0
+@pytest.mark.parametrize("bootstrap", [False, True])
+def test_tournament_winner_is_on_the_contestants_front(bootstrap: bool) -> None:
+    """Contestants come from the pool (survivors; with bootstrap, near-misses
+    too while survivors cannot fill a tournament); a survivor always beats a
+    near-miss."""
+    evo = Evolution(make_config(population_size=12, tournament_size=5, budget=200,
+                                bootstrap=bootstrap), seed=10)
+    children = near_miss_contests = 0
     while (p := evo.ask()) is not None:
         if p.tournament is not None:
             children += 1
-            scores = {m["key"]: [m["scores"][a] for a in ARCHS] for m in evo.population}
+            survivors = {m["key"]: [m["scores"][a] for a in ARCHS] for m in evo.population}
+            near = {m["key"]: near_miss_vector(m["gate_scores"], ARCHS) for m in evo.near_misses}
+            pool = {**survivors, **(near if bootstrap and len(survivors) < 5 else {})}
             contestants = p.tournament["contestants"]
-            assert len(contestants) == 5 and set(contestants) <= set(scores)
-            vecs = [scores[k] for k in contestants]
-            front = [contestants[i] for i in pareto_front(vecs)]
+            assert len(contestants) == min(5, len(pool)) and set(contestants) <= set(pool)
+            front = [contestants[i] for i in pareto_front([pool[k] for k in contestants])]
             assert p.tournament["front"] == front
             assert p.tournament["winner"] in front and p.parent == p.tournament["winner"]
+            if set(contestants) & set(survivors):
+                assert p.parent in survivors
+            near_miss_contests += bool(set(contestants) & set(near))
         evo.tell(p.key, fake_result(p.key))
     assert children > 100
+    if not bootstrap:
+        assert near_miss_contests == 0
 
 
 def test_pareto_front_covers_every_evaluated_candidate() -> None:
@@ -260,3 +280,141 @@ def test_is_known_hashes_are_never_proposed() -> None:
     while (p := evo.ask()) is not None:
         assert p.key not in banned
         evo.tell(p.key, fake_result(p.key))
+
+
+def low_quality(key: str) -> dict:
+    h = int(key[:12], 16)
+    return {"status": "rejected", "rejection_reason": "low_quality", "scores": {},
+            "gate_scores": {"resnet50": (h % 101) / 100, "mobilenetv2": (h // 101 % 97) / 96}}
+
+
+def test_bootstrap_near_misses_are_parents_until_survivors_fill_a_tournament() -> None:
+    """Nothing survives at first: near-misses (low quality, stable) become
+    parents, and the winner is on the front of their gate accuracies. Once
+    survivors fill a tournament, near-misses take no part."""
+    evo = Evolution(make_config(population_size=10, tournament_size=3, budget=150), seed=21)
+    gates: dict[str, list[float]] = {}
+    near_parent = survivor_parent = 0
+    while (p := evo.ask()) is not None:
+        if p.tournament is not None:
+            contestants = p.tournament["contestants"]
+            if len(evo.population) < 3:
+                near = {m["key"] for m in evo.near_misses}
+                assert set(contestants) <= near | {m["key"] for m in evo.population}
+                if set(contestants) <= near:
+                    vecs = [gates[k] for k in contestants]
+                    assert p.parent in [contestants[i] for i in pareto_front(vecs)]
+                    near_parent += 1
+            else:
+                assert set(contestants) <= {m["key"] for m in evo.population}
+                survivor_parent += 1
+        # the first 40 proposals all fail the gate; then every other survives
+        result = low_quality(p.key) if evo.counts["proposed"] <= 40 else fake_result(p.key)
+        if result["rejection_reason"] == "low_quality":
+            gates[p.key] = [result["gate_scores"].get(a, float("-inf")) for a in ARCHS]
+        evo.tell(p.key, result)
+    assert near_parent > 10 and survivor_parent > 10
+    assert len(evo.near_misses) == 10  # the latest population_size are kept
+
+
+def test_without_bootstrap_near_misses_never_breed() -> None:
+    evo = Evolution(make_config(budget=60, bootstrap=False), seed=22)
+    while (p := evo.ask()) is not None:
+        assert p.mutation == "random"
+        evo.tell(p.key, low_quality(p.key))
+
+
+def test_bootstrap_children_start_at_the_first_survivor() -> None:
+    """No child while the pool is empty; both kinds while it is smaller than a
+    tournament; children only once it can fill one."""
+    cfg = make_config(population_size=30, tournament_size=5, budget=200)
+    evo = Evolution(cfg, seed=23)
+    by_pool: dict[str, list[str]] = {"empty": [], "partial": [], "full": []}
+    while (p := evo.ask()) is not None:
+        pool = len(evo.population) + (len(evo.near_misses) if len(evo.population) < 5 else 0)
+        stage = "empty" if pool == 0 else "partial" if pool < 5 else "full"
+        by_pool[stage].append("random" if p.parent is None else "child")
+        proposed = evo.counts["proposed"]
+        evo.tell(p.key, fake_result(p.key) if proposed > 6 else {"status": "failed", "scores": {}})
+    assert by_pool["empty"] == ["random"] * 7
+    assert set(by_pool["partial"]) == {"random", "child"}
+    assert set(by_pool["full"]) == {"child"} and len(by_pool["full"]) > 150
+
+
+def test_random_strategy_never_breeds_but_keeps_the_books() -> None:
+    evo = Evolution(make_config(strategy="random", budget=80), seed=24,
+                    seed_graphs=[load_reference("evonorm_s0")])
+    kinds = []
+    while (p := evo.ask()) is not None:
+        kinds.append(p.mutation)
+        assert p.tournament is None and p.parent is None
+        evo.tell(p.key, fake_result(p.key))
+    assert kinds[0] == "seed" and set(kinds[1:]) == {"random"}
+    assert len(evo.population) == 10 and evo.pareto_front()
+
+
+def test_funnel_counts_every_layer_and_the_budget_only_handed_out_ones() -> None:
+    """A screen that refuses every third layer it sees: refused layers are
+    never proposed and cost no budget; drawn is the sum of the other entries."""
+    calls: list[str] = []
+
+    def screen(graph: LayerGraph) -> str | None:
+        calls.append(graph.canonical_hash())
+        return "constant_output" if len(calls) % 3 == 0 else None
+
+    seeds = [load_reference("evonorm_b0")]
+    evo = Evolution(make_config(budget=50), seed=25, screen=screen, seed_graphs=seeds)
+    refused = set()
+    log = drive(evo, parallel=3)
+    refused = {k for i, k in enumerate(calls) if (i + 1) % 3 == 0}
+    asked = [e[1] for e in log if e[0] == "ask"]
+    assert len(asked) == 50 and not refused & set(asked)
+    assert seeds[0].canonical_hash() not in calls  # seed layers skip the screen
+    funnel = evo.funnel
+    assert list(funnel) == list(FUNNEL_KEYS)
+    assert funnel["refused_probe"] == len(refused) == evo.refusals["constant_output"]
+    assert funnel["drawn"] == sum(v for k, v in funnel.items() if k != "drawn")
+    told = [fake_result(k) for k in asked]
+    assert funnel["evaluated"] == sum(r["status"] == "evaluated" for r in told)
+    assert funnel["low_quality"] == sum(r.get("rejection_reason") == "low_quality" for r in told)
+    assert funnel["unstable"] == sum(r.get("rejection_reason") == "unstable" for r in told)
+    assert funnel["failed"] == sum(r["status"] == "failed" for r in told)
+    assert funnel["rejected_other"] == 0 and funnel["in_flight"] == 0
+    assert funnel["refused_static"] == sum(v for k, v in evo.refusals.items()
+                                           if k != "constant_output")
+
+
+def test_generated_proposals_pass_the_static_checks() -> None:
+    evo = Evolution(make_config(budget=150), seed=26)
+    while (p := evo.ask()) is not None:
+        assert static_refusal(p.graph) is None
+        evo.tell(p.key, fake_result(p.key))
+
+
+def test_funnel_and_near_misses_survive_a_round_trip() -> None:
+    evo = Evolution(make_config(budget=60), seed=27, screen=lambda g: None)
+    drive(evo, stop_after=30)
+    state = json.loads(json.dumps(evo.state_dict(compact=True)))
+    assert state["funnel"] == evo.funnel and list(state["funnel"]) == list(FUNNEL_KEYS)
+    back = Evolution.from_state_dict(state, is_known=lambda k: False)
+    assert back.funnel == evo.funnel and back.near_misses == evo.near_misses
+    assert back.state_dict(compact=True) == evo.state_dict(compact=True)
+
+
+def test_a_version_1_state_loads_with_a_funnel_rebuilt_from_its_counts() -> None:
+    evo = Evolution(make_config(budget=40), seed=28)
+    drive(evo, stop_after=20)
+    state = json.loads(json.dumps(evo.state_dict()))
+    for key in ("funnel", "refusals", "near_misses"):
+        del state[key]
+    del state["config"]["strategy"], state["config"]["bootstrap"]
+    state["version"] = 1
+    old = Evolution.from_state_dict(state)
+    c = evo.counts
+    assert old.config == evo.config  # the new fields take their defaults
+    assert old.funnel == {"drawn": c["proposed"], "refused_static": 0, "refused_probe": 0,
+                          "unstable": 0, "low_quality": 0, "rejected_other": c["rejected"],
+                          "failed": c["failed"], "evaluated": c["evaluated"],
+                          "in_flight": c["in_flight"]}
+    assert drive(old)  # and it goes on to the end
+    assert old.done

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from search_engine.pareto import dominates
-from search_engine.selection import tournament
+from search_engine.selection import child_share, near_miss_vector, parent_pool, tournament
 
 
 def population(rng: random.Random, n: int, dim: int) -> list[tuple[str, list[float]]]:
@@ -55,3 +55,53 @@ def test_same_rng_same_tournament() -> None:
 def test_empty_population_is_an_error() -> None:
     with pytest.raises(ValueError):
         tournament([], 5, random.Random(0))
+
+
+# validation accuracies are fractions correct / total
+accuracies = st.integers(0, 10_000).map(lambda k: k / 10_000)
+ARCHS = ("a", "b", "c")
+
+
+@settings(max_examples=200)
+@given(st.lists(accuracies, min_size=3, max_size=3),
+       st.dictionaries(st.sampled_from(ARCHS), accuracies))
+def test_every_survivor_dominates_every_near_miss(scores: list[float], gates: dict) -> None:
+    assert dominates(scores, near_miss_vector(gates, ARCHS))
+
+
+@settings(max_examples=200)
+@given(st.dictionaries(st.sampled_from(ARCHS), accuracies),
+       st.dictionaries(st.sampled_from(ARCHS), accuracies))
+def test_near_misses_rank_by_their_gate_accuracies(g1: dict, g2: dict) -> None:
+    worst = float("-inf")
+    plain = [[g.get(a, worst) for a in ARCHS] for g in (g1, g2)]
+    shifted = [near_miss_vector(g, ARCHS) for g in (g1, g2)]
+    assert dominates(*shifted) == dominates(*plain)
+    assert dominates(*reversed(shifted)) == dominates(*reversed(plain))
+
+
+def test_near_misses_join_the_pool_only_while_survivors_cannot_fill_a_tournament() -> None:
+    survivors = [("s1", [0.5]), ("s2", [0.6])]
+    near = [("n1", [-1.5])]
+    assert parent_pool(survivors, near, 3, bootstrap=True) == [*survivors, *near]
+    assert parent_pool(survivors, near, 2, bootstrap=True) == survivors
+    assert parent_pool(survivors, near, 3, bootstrap=False) == survivors
+    assert parent_pool([], near, 3, bootstrap=True) == near
+    assert parent_pool([], near, 3, bootstrap=False) == []
+
+
+def test_a_near_miss_wins_only_a_tournament_without_survivors() -> None:
+    pool = parent_pool([("s", [0.2, 0.1])], [("n1", near_miss_vector({"a": 0.9}, "ab")),
+                                             ("n2", near_miss_vector({"a": 0.3, "b": 0.1}, "ab"))],
+                       5, bootstrap=True)
+    rng = random.Random(0)
+    assert {tournament(pool, 5, rng)["winner"] for _ in range(50)} == {"s"}
+    only_near = pool[1:]
+    assert {tournament(only_near, 5, rng)["winner"] for _ in range(50)} == {"n1", "n2"}
+
+
+def test_child_share_grows_with_the_pool_up_to_one() -> None:
+    shares = [child_share(n, 4) for n in range(7)]
+    assert shares == [0.0, 0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+    with pytest.raises(ValueError):
+        child_share(1, 0)
