@@ -53,7 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     search = sub.add_parser("search", help="run or resume an evolutionary search")
     search.add_argument("--preset", help="starting configuration (see `presets`)")
-    search.add_argument("--budget", type=int, help="candidates to evaluate")
+    search.add_argument("--budget", type=int,
+                        help="candidates to train; layers refused by the free checks (static "
+                        "checks, numeric probe) do not count")
+    search.add_argument("--strategy", choices=("evolution", "random"),
+                        help="evolution (default) or random search, the paper's baseline "
+                        "(same checks and rejections)")
     search.add_argument("--seed", type=int, help="random seed (default 0)")
     search.add_argument("--out", default="results.json", help="results file (default %(default)s)")
     search.add_argument("--resume", action="store_true",
@@ -122,12 +127,15 @@ def _lookup(doc: Any, path: Sequence[str]) -> Any:
     return doc
 
 
-def make_config(preset: str, overrides: Sequence[str], budget: int | None = None) -> SearchConfig:
+def make_config(preset: str, overrides: Sequence[str], budget: int | None = None,
+                strategy: str | None = None) -> SearchConfig:
     from search_engine.presets import build_config, get_preset
 
     parsed = parse_overrides(overrides, get_preset(preset).to_dict())
     if budget is not None:
         parsed["budget"] = budget
+    if strategy is not None:
+        parsed["strategy"] = strategy
     return build_config(preset, parsed)
 
 
@@ -188,7 +196,7 @@ def _search_config(
     if load_results is None:
         if not args.preset:
             raise UsageError("search needs --preset (or --resume to continue --out)")
-        return make_config(args.preset, args.override, args.budget), args.seed or 0
+        return make_config(args.preset, args.override, args.budget, args.strategy), args.seed or 0
     from search_engine.runner import ResultsFileError
 
     try:
@@ -197,11 +205,13 @@ def _search_config(
     except (ResultsFileError, ConfigError) as err:
         raise UsageError(str(err)) from None
     seed = int(saved["seed"])
-    if args.preset and make_config(args.preset, args.override, args.budget) != config:
+    if args.preset and make_config(args.preset, args.override, args.budget,
+                                   args.strategy) != config:
         raise UsageError(f"{args.out} holds a search with another config; leave out "
-                         "--preset/--override/--budget to resume it as saved")
-    if not args.preset and (args.override or args.budget is not None):
-        raise UsageError("--override/--budget need --preset; a resumed search keeps its config")
+                         "--preset/--override/--budget/--strategy to resume it as saved")
+    if not args.preset and (args.override or args.budget is not None or args.strategy):
+        raise UsageError("--override/--budget/--strategy need --preset; a resumed search "
+                         "keeps its config")
     if args.seed is not None and args.seed != seed:
         raise UsageError(f"{args.out} holds a search with seed {seed}, not {args.seed}")
     return config, seed
@@ -237,22 +247,31 @@ def _progress_bar(args: argparse.Namespace, config: SearchConfig, out: Path) -> 
     return _Bar(config.budget, initial)
 
 
+def funnel_line(funnel: dict) -> str:
+    """The funnel in one line: ``drawn 412 > refused: static 80, probe 190 > trained 142 (...)``."""
+    f = funnel
+    trained = f["drawn"] - f["refused_static"] - f["refused_probe"]
+    return (f"funnel: drawn {f['drawn']} > refused free: static {f['refused_static']}, "
+            f"probe {f['refused_probe']} > trained {trained}: unstable {f['unstable']}, "
+            f"low quality {f['low_quality']}, other rejections {f['rejected_other']}, "
+            f"failed {f['failed']}, evaluated {f['evaluated']}, in flight {f['in_flight']}")
+
+
 def _summary(doc: dict, out: str) -> str:
     c = doc["counts"]
     told = c["evaluated"] + c["rejected"] + c["failed"]
-    text = (f"{told} candidates ({c['evaluated']} evaluated, {c['rejected']} rejected, "
+    text = (f"{told} candidates trained ({c['evaluated']} evaluated, {c['rejected']} rejected, "
             f"{c['failed']} failed); Pareto front: {len(doc['pareto_front'])} layer(s); "
             f"results in {out}")
     if not doc["finished"]:
         text += f"; stopped ({doc['stopped_reason']}): continue with --resume"
-    elif not doc["pareto_front"]:
-        # Random layers rarely survive the rejection protocols (all 50 of a measured
-        # random-only cpu-quick search did not), so say why the front is empty.
+    text += "\n" + funnel_line(doc["funnel"])
+    if doc["finished"] and not doc["pareto_front"]:
         reasons = Counter(c["rejection_reason"] or c["status"] for c in doc["candidates"])
         text += ("\nno layer passed the rejection protocols ("
                  + ", ".join(f"{reason} {n}" for reason, n in reasons.most_common())
-                 + "); most random layers fail them: start from layers that train with "
-                 "--seed-reference NAME (e.g. evonorm_s0) or --seed-layer FILE")
+                 + "); a larger --budget gives the search more tries, or start from layers "
+                 "that train: --seed-reference NAME (e.g. evonorm_s0) or --seed-layer FILE")
     return text
 
 

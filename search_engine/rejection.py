@@ -84,6 +84,21 @@ def probe_verdict(graph, *, seed: int) -> Verdict:  # noqa: ANN001 - LayerGraph
     return Verdict("error", f"numeric probe: {first.get('message', first.get('code'))}", seconds=seconds)
 
 
+def probe_screen(seed: int) -> Callable[[object], str | None]:
+    """The numeric probe as the search's proposal-time screen
+    (``Evolution(..., screen=probe_screen(seed))``): the rejection reason
+    :func:`probe_verdict` gives, or None to accept.
+
+    Use the seed the candidate's evaluation will use, so that the probe at
+    proposal time and the one ``evaluate`` repeats see the same inputs.
+    """
+
+    def screen(graph) -> str | None:  # noqa: ANN001 - LayerGraph
+        return probe_verdict(graph, seed=seed).reason
+
+    return screen
+
+
 def stability_test(
     model: nn.Module,
     data: Dataset,

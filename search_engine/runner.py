@@ -149,6 +149,8 @@ def results_document(evo: Evolution, candidates: list[dict], *, elapsed: float,
         "pareto_front": evo.pareto_front(),
         "population": [m["key"] for m in evo.population],
         "counts": evo.counts,
+        "funnel": evo.funnel,
+        "refusals": evo.refusals,
         "finished": evo.done,
         "stopped_reason": stopped_reason,
         "elapsed_seconds": elapsed,
@@ -160,11 +162,16 @@ def results_document(evo: Evolution, candidates: list[dict], *, elapsed: float,
 
 
 def _start(config: SearchConfig, seed: int, out_path: Path, resume: bool,
-           seed_graphs: Sequence[LayerGraph]) -> tuple[Evolution, list[dict], float]:
+           seed_graphs: Sequence[LayerGraph], probe: bool) -> tuple[Evolution, list[dict], float]:
+    screen = None
+    if probe:
+        from search_engine.rejection import probe_screen
+
+        screen = probe_screen(seed)  # evaluate_document evaluates with this seed too
     if not resume:
-        return Evolution(config, seed=seed, seed_graphs=seed_graphs), [], 0.0
+        return Evolution(config, seed=seed, seed_graphs=seed_graphs, screen=screen), [], 0.0
     saved = load_results(out_path)
-    evo = Evolution.from_state_dict(saved["state"])
+    evo = Evolution.from_state_dict(saved["state"], screen=screen)
     if evo.config != config or evo.seed != seed:
         raise ResultsFileError(
             f"{out_path}: holds a search with another config or seed; resume it without "
@@ -182,16 +189,20 @@ def run_search(
     device: str | None = None,
     progress: Callable[[dict], None] | None = None,
     seed_graphs: Sequence[LayerGraph] = (),
+    probe: bool = True,
 ) -> dict:
     """Run (or resume) a search to its budget or ``config.max_wall_seconds``.
 
+    With ``probe`` (the default) the engine screens each generated layer with
+    the numeric probe before handing it out, so refused layers cost no budget
+    slot (tests with a fake evaluator turn it off).
     ``max_wall_seconds`` counts from this call. Evaluations cut off by it stay
     in flight in the saved state, so ``--resume`` evaluates them again.
     ``progress`` gets ``{"told", "budget", "counts", "key", "status", "front"}``
     after every result. Returns the final results document.
     """
     out_path = Path(out_path)
-    evo, candidates, elapsed_before = _start(config, seed, out_path, resume, seed_graphs)
+    evo, candidates, elapsed_before = _start(config, seed, out_path, resume, seed_graphs, probe)
     started = time.time()
     deadline = None if config.max_wall_seconds is None else started + config.max_wall_seconds
     eval_config = config.eval.to_dict()

@@ -9,7 +9,7 @@ from search_engine.anchors import build_anchor, candidate_factory
 from search_engine.datasets import load_dataset
 from search_engine.graph import LayerGraph
 from search_engine.library import load_reference
-from search_engine.rejection import probe_verdict, quality_verdict, stability_test
+from search_engine.rejection import probe_screen, probe_verdict, quality_verdict, stability_test
 
 
 @pytest.fixture(autouse=True)
@@ -45,6 +45,13 @@ def test_probe_rejects_constant_output() -> None:
 def test_probe_passes_references() -> None:
     for name in ("bn_relu", "gn_relu", "evonorm_b0", "evonorm_s0"):
         assert probe_verdict(load_reference(name), seed=0).passed, name
+
+
+def test_probe_screen_gives_the_probe_verdicts_reason_at_its_seed() -> None:
+    screen = probe_screen(3)
+    assert screen(EXP_EXP) == probe_verdict(EXP_EXP, seed=3).reason is not None
+    assert screen(TIMES_ZERO) == "constant_output"
+    assert screen(load_reference("evonorm_s0")) is None
 
 
 def _stability(g: LayerGraph, steps: int = 10) -> object:

@@ -49,13 +49,19 @@ def reference_graph(*, name: Any) -> Any:
 
 
 def evolution_new(*, config: Any, seed: int, seed_graphs: Sequence[Any]) -> Any:
-    """A fresh engine state; seed layers that do not fit the search are a client error."""
+    """A fresh engine state; seed layers that do not fit the search are a client error.
+
+    The engine screens every layer it generates with the numeric probe before
+    handing it out (refused layers cost no budget). Workers evaluate every
+    candidate with the search's seed, so the probe uses that seed too.
+    """
     from search_engine.config import ConfigError
     from search_engine.evolution import Evolution
     from search_engine.graph import GraphError
+    from search_engine.rejection import probe_screen
 
     try:
-        return Evolution(config, seed=seed, seed_graphs=list(seed_graphs))
+        return Evolution(config, seed=seed, seed_graphs=list(seed_graphs), screen=probe_screen(seed))
     except (ConfigError, GraphError) as err:
         raise InvalidInput(str(err), code=err.code, field="seed_layer_ids") from err
     except ValueError as err:
@@ -63,6 +69,9 @@ def evolution_new(*, config: Any, seed: int, seed_graphs: Sequence[Any]) -> Any:
 
 
 def evolution_load(*, state: dict, is_known: Callable[[str], bool]) -> Any:
+    """The engine of a stored search, screening with the probe at the search's seed
+    (the seed its candidates are evaluated with; see ``evolution_new``)."""
     from search_engine.evolution import Evolution
+    from search_engine.rejection import probe_screen
 
-    return Evolution.from_state_dict(state, is_known=is_known)
+    return Evolution.from_state_dict(state, is_known=is_known, screen=probe_screen(int(state["seed"])))

@@ -265,3 +265,24 @@ def test_seed_layers_are_proposed_first(user, s0_doc):
     assert [c.mutation for c in first_two] == ["seed", "seed"]
     assert first_two[0].canonical_hash == layer.canonical_hash
     assert CandidateStatus.QUEUED == first_two[0].status
+
+
+def test_proposals_are_screened_by_the_probe_at_the_search_seed(user, commit):
+    """The advance step refuses layers the numeric probe rejects (at the seed the
+    workers evaluate with) before they become candidates, and counts them in the
+    engine state's funnel."""
+    from search_engine.graph import LayerGraph
+    from search_engine.rejection import probe_verdict
+
+    with commit():
+        search = make_search(user, budget=6, parallel=2)
+        run_to_end(search)
+    search.refresh_from_db()
+    candidates = list(Candidate.objects.filter(search=search))
+    assert len(candidates) == 6
+    for c in candidates:
+        assert probe_verdict(LayerGraph.from_dict(c.document), seed=search.seed).passed, c.formula
+    funnel = search.engine_state["funnel"]
+    assert list(funnel)[:3] == ["drawn", "refused_static", "refused_probe"]
+    assert funnel["refused_probe"] > 0 and funnel["evaluated"] == 6
+    assert funnel["drawn"] == sum(v for k, v in funnel.items() if k != "drawn")
