@@ -137,10 +137,14 @@ class _Swapper:
     """One conversion: the layer factory, the lone-norm choice and what was seen."""
 
     def __init__(self, make: Callable[[int], torch.nn.Module], lone_norm: str,
-                 holders: set[int]) -> None:
+                 root: torch.nn.Module) -> None:
         self.make = make
         self.lone_norm = lone_norm
-        self.holders = holders
+        self.holders = _holders(root)
+        # Where a norm holds no tensor (affine=False, no running stats), the
+        # model's first one tells the device and dtype.
+        self.fallback_ref = next((t for t in [*root.parameters(), *root.buffers()]
+                                  if t.is_floating_point()), None)
         self.pairs = 0
         self.lone_replaced = 0
         self.seen: set[int] = set()  # BatchNorm2d modules whose successor was known
@@ -154,7 +158,7 @@ class _Swapper:
         """A fresh layer (or affine step) for ``bn``: its size, device, dtype, mode and affine values."""
         new = self.make(bn.num_features) if paired or self.lone_norm == "layer" else (
             ChannelAffine(bn.num_features))
-        ref = bn.weight if bn.weight is not None else bn.running_mean
+        ref = next((t for t in (bn.weight, bn.running_mean) if t is not None), self.fallback_ref)
         if ref is not None:
             new = new.to(device=ref.device, dtype=ref.dtype)
         weight, bias = getattr(new, "weight", None), getattr(new, "bias", None)
@@ -196,7 +200,7 @@ class _Swapper:
             else:
                 self.walk_children(module, name)
             return module
-        new = self.rewrite(module, graph)
+        new = self.rewrite(module, graph, root)
         if new is not module:
             self.retired.append(module)
         return new
@@ -247,8 +251,12 @@ class _Swapper:
                     setattr(container, key, new)
             i += 1
 
-    def rewrite(self, module: torch.nn.Module, graph: torch.fx.Graph) -> torch.nn.Module:
-        """Swap the pairs the graph shows; ``module`` itself when nothing changes."""
+    def rewrite(self, module: torch.nn.Module, graph: torch.fx.Graph, root: bool) -> torch.nn.Module:
+        """Swap the pairs the graph shows; ``module`` itself when nothing changes.
+
+        Below the root, a norm whose value leaves the module may be followed by
+        a ReLU in the caller (which did not trace): it is left unseen.
+        """
         calls: dict[str, list[torch.fx.Node]] = {}
         read = [n.target for n in graph.nodes if n.op == "get_attr"]
         for node in graph.nodes:
@@ -258,12 +266,16 @@ class _Swapper:
         pairs: dict[str, list[torch.fx.Node]] = {}
         lone: list[str] = []
         for target, nodes in calls.items():
+            users = [list(n.users) for n in nodes]
+            # A norm called at several places is swapped only if a ReLU follows every call.
+            paired = all(len(u) == 1 and _is_relu_of(u[0], n, module)
+                         for u, n in zip(users, nodes, strict=True))
+            if not paired and not root and any(u.op == "output" for us in users for u in us):
+                continue  # what follows it is in the caller, which did not trace: unknown
             self.seen.add(id(module.get_submodule(target)))
             if any(r == target or r.startswith(target + ".") for r in read):
                 continue  # its tensors are read directly: it must stay a BatchNorm2d
-            users = [list(n.users) for n in nodes]
-            # A norm called at several places is swapped only if a ReLU follows every call.
-            if all(len(u) == 1 and _is_relu_of(u[0], n, module) for u, n in zip(users, nodes, strict=True)):
+            if paired:
                 pairs[target] = [u[0] for u in users]
             elif self.lone_norm != "keep":
                 lone.append(target)
@@ -314,16 +326,22 @@ def replace_norm_act(
     goes only to a ReLU: ``nn.ReLU`` (``inplace`` or not), ``F.relu``,
     ``torch.relu``, ``.relu()`` or their in-place forms, whether they sit in a
     Sequential, are attributes called one after the other in ``forward`` or
-    are nested calls; a norm called at several places only if every call is
-    followed so. Modules without a BatchNorm2d stay opaque calls, untouched.
+    are nested calls, across module boundaries; a norm called at several places
+    only if every call is followed so. Modules without a BatchNorm2d stay
+    opaque calls, untouched. (An ``nn.Sequential`` model that traces becomes a
+    GraphModule too, so it can no longer be indexed.)
 
     Where a module does not trace (data-dependent Python control flow, or a
     ``forward`` that depends on ``self.training``), the walk keeps that module
     and edits below it in place: a BatchNorm2d directly followed by a ReLU
     module in a plain ``nn.Sequential`` (nested Sequentials read as one run;
     the ReLU becomes ``nn.Identity`` so positions stay), and each child module
-    is tried with torch.fx again. A pair inside the untraceable ``forward``
-    itself cannot be seen; a warning names every BatchNorm2d left unexamined.
+    is tried with torch.fx again. A pair written in the untraceable ``forward``
+    itself, or a norm ending a child whose ReLU is in that ``forward``, cannot
+    be seen: a warning names every BatchNorm2d left so.
+
+    Norms are ``torch.nn.BatchNorm2d`` and its subclasses (``SyncBatchNorm`` is
+    not one: convert before ``SyncBatchNorm.convert_sync_batchnorm``).
 
     ``lone_norm``: what becomes of a BatchNorm2d known to have no ReLU after
     it: ``"keep"`` (default) leaves it; ``"affine"`` puts the per-channel
@@ -349,7 +367,7 @@ def replace_norm_act(
     if make is None:
         raise TypeError("replace_norm_act needs layer=: only an exported layer.py has a default")
     work = copy.deepcopy(model)
-    swapper = _Swapper(make, lone_norm, _holders(work))
+    swapper = _Swapper(make, lone_norm, work)
     result = swapper.convert(work, "", root=True)
     known = swapper.seen | swapper.placed
     unseen = [n for n, m in result.named_modules()

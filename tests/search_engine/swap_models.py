@@ -115,6 +115,33 @@ class HiddenPairNet(nn.Module):
         return F.relu(self.hidden(self.conv(x)))
 
 
+class EndsInNorm(nn.Module):
+    """A block whose value is its BatchNorm2d's: the ReLU, if any, is in the caller."""
+
+    def __init__(self, c: int = 8) -> None:
+        super().__init__()
+        self.conv = conv(3, c)
+        self.bn = nn.BatchNorm2d(c)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.conv(x))
+
+
+class CallerNet(nn.Module):
+    """One pair across a module boundary: EndsInNorm's norm, then F.relu here."""
+
+    def __init__(self, branchy: bool) -> None:
+        super().__init__()
+        self.branchy = branchy
+        self.block = EndsInNorm()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.block(x)
+        if self.branchy and x.sum() > 0:  # data-dependent only when asked
+            x = x.flip(-1)
+        return F.relu(x)
+
+
 def untraceable(model: nn.Module) -> nn.Module:
     """``model`` with data-dependent control flow added to its own and every block's forward.
 

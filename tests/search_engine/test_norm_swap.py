@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import io
+import re
 import warnings
 from collections.abc import Callable
 from functools import partial
@@ -26,6 +27,7 @@ from search_engine.norm_swap import ChannelAffine, replace_norm_act
 from tests.search_engine.conftest import load_generated
 from tests.search_engine.swap_models import (
     BranchyNet,
+    CallerNet,
     FunctionalNet,
     HiddenPairNet,
     oracle_layer,
@@ -213,6 +215,21 @@ def test_pair_in_an_untraceable_forward_is_reported() -> None:
     assert isinstance(new.hidden, nn.BatchNorm2d)
 
 
+def test_pair_across_a_module_boundary() -> None:
+    """fx sees a norm ending a block and the caller's F.relu; under a caller that does not
+    trace, the block alone cannot tell, so the norm is named, not called lone."""
+    new, n = convert(CallerNet(branchy=False), oracle_layer)
+    assert n == 1 and not isinstance(new.block.bn, nn.BatchNorm2d)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        new, n = replace_norm_act(CallerNet(branchy=True), layer=oracle_layer, lone_norm="affine")
+    assert n == 0 and isinstance(new.block.bn, nn.BatchNorm2d)  # not taken for a lone norm
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2
+    assert re.search(r"1 BatchNorm2d left as they are.*block\.bn", messages[0]), messages
+    assert "no BatchNorm2d followed by a ReLU" in messages[1], messages
+
+
 def test_no_pair_returns_the_model_and_warns() -> None:
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Conv2d(4, 4, 3))
     with pytest.warns(UserWarning, match="no BatchNorm2d followed by a ReLU.*unchanged"):
@@ -299,6 +316,11 @@ def test_each_new_module_follows_its_norm_dtype_and_mode() -> None:
     assert new.bn2.training is False and new.bn1.training is True
     assert all(p.dtype == torch.float64 for p in new.parameters())
     assert new(torch.randn(2, 3, 5, 5, dtype=torch.float64)).dtype == torch.float64
+    # A norm with no tensor of its own: the model's tensors tell the dtype.
+    bare = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4, affine=False, track_running_stats=False),
+                         nn.ReLU()).double()
+    new, n = convert(bare, oracle_layer)
+    assert n == 1 and all(p.dtype == torch.float64 for p in new.parameters())
 
 
 @pytest.mark.parametrize("model_cls", [FunctionalNet, BranchyNet])
