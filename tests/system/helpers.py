@@ -17,7 +17,7 @@ import httpx
 
 from tests.support.lab_server import LabServer
 
-FINAL_STATUSES = ("finished", "failed")
+FINAL_STATUSES = ("finished", "stopped", "failed")
 
 
 def tiny_overrides(**extra: object) -> dict:

@@ -110,11 +110,12 @@ def test_stopping_the_search_aborts_the_running_evaluation(
     search = _search(user, budget=2)
     wait_for(lambda: Candidate.objects.filter(search=search, status="running").exists(), what="a running candidate")
     search_stop(owner=user, search_id=search.pk)
-    search = _finished(search)
-    assert seen["stopped"]
-    assert search.status == "finished" and search.status_reason == "stopped"
+    search.refresh_from_db()
+    assert search.status == "stopped" and search.status_reason == "stopped by its owner"
+    wait_for(lambda: seen["stopped"], what="the worker to hear the stop")
+    # abandoned at once; the worker's late report is ignored
     assert list(Candidate.objects.filter(search=search).values_list("status", "rejection_reason")) == [
-        ("failed", "stopped")]
+        ("cancelled", "stopped")]
     _assert_each_recorded_once(search)
 
 

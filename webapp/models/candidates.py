@@ -14,9 +14,13 @@ class CandidateStatus(models.TextChoices):
     EVALUATED = "evaluated"
     FAILED = "failed"
     LOST = "lost"
+    # Never evaluated to the end because its search was stopped or failed first: not the
+    # layer's fault, so neither failed nor rejected.
+    CANCELLED = "cancelled"
 
 
 IN_FLIGHT_STATUSES = (CandidateStatus.QUEUED, CandidateStatus.RUNNING)
+# Statuses of an evaluation that ran its course (what throughput and progress count).
 FINISHED_STATUSES = (CandidateStatus.REJECTED, CandidateStatus.EVALUATED, CandidateStatus.FAILED, CandidateStatus.LOST)
 
 

@@ -10,12 +10,16 @@ class SearchStatus(models.TextChoices):
     QUEUED = "queued"
     RUNNING = "running"
     PAUSED = "paused"
-    STOPPING = "stopping"
+    STOPPING = "stopping"  # no longer entered: a stop takes effect at once (rows from before read as stopped)
+    STOPPED = "stopped"
     FINISHED = "finished"
     FAILED = "failed"
 
 
 ACTIVE_SEARCH_STATUSES = (SearchStatus.QUEUED, SearchStatus.RUNNING, SearchStatus.PAUSED, SearchStatus.STOPPING)
+# Ended, each for its own reason (``status_reason``): the budget or time was spent, the owner
+# stopped it, or it could not go on.
+DONE_SEARCH_STATUSES = (SearchStatus.FINISHED, SearchStatus.STOPPED, SearchStatus.FAILED)
 
 
 class SearchStage(models.TextChoices):
@@ -25,7 +29,7 @@ class SearchStage(models.TextChoices):
 
 
 def _empty_counts() -> dict:
-    return {"queued": 0, "running": 0, "evaluated": 0, "rejected": 0, "failed": 0, "lost": 0}
+    return {"queued": 0, "running": 0, "evaluated": 0, "rejected": 0, "failed": 0, "lost": 0, "cancelled": 0}
 
 
 class Search(models.Model):

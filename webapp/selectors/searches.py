@@ -49,6 +49,7 @@ def search_summary(search: Search) -> dict:
         "budget": config.get("budget"),
         "created_at": search.created_at.isoformat(),
         "best": None if best is None else candidate_summary(best),
+        "reason": search.status_reason or None,
     }
 
 
@@ -83,7 +84,6 @@ def search_detail(search: Search) -> dict:
         "seed": search.seed,
         "architectures": list((config.get("eval") or {}).get("architectures") or []),
         "last_seq": search.last_seq,
-        "reason": search.status_reason or None,
         "cloned_from": search.cloned_from_id,
         "started_at": search.started_at.isoformat() if search.started_at else None,
         "finished_at": search.finished_at.isoformat() if search.finished_at else None,

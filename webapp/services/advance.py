@@ -31,6 +31,7 @@ from webapp.models import (
     UserQuota,
 )
 from webapp.models.candidates import IN_FLIGHT_STATUSES
+from webapp.models.searches import DONE_SEARCH_STATUSES
 from webapp.selectors.candidates import candidate_summary
 from webapp.services import dispatch, engine
 from webapp.services.events import event_append
@@ -38,7 +39,7 @@ from webapp.services.quotas import quota_in_flight_room, quota_lock
 
 log = logging.getLogger(__name__)
 
-DONE_STATUSES = (SearchStatus.FINISHED, SearchStatus.FAILED)
+DONE_STATUSES = DONE_SEARCH_STATUSES
 
 
 @contextlib.contextmanager
@@ -102,13 +103,26 @@ def search_refresh_counts(*, search: Search) -> None:
     search.save(update_fields=["counts"])
 
 
-def candidates_drop_queued(*, search: Search, reason: str, message: str) -> None:
-    """Fail the candidates that never started (search row locked): stop, or the search failed."""
-    dropped = list(Candidate.objects.filter(search=search, status=CandidateStatus.QUEUED).values_list("pk", flat=True))
-    Candidate.objects.filter(pk__in=dropped).update(
-        status=CandidateStatus.FAILED, rejection_reason=reason, message=message, finished_at=timezone.now())
-    for candidate in Candidate.objects.filter(pk__in=dropped).order_by("id"):
+def candidates_cancel(*, search: Search, reason: str, message: str, running_message: str | None = None) -> int:
+    """Cancel the search's queued candidates, and its running ones when ``running_message`` is given
+    (search row locked): the search was stopped or failed. Returns how many were cancelled.
+
+    A cancelled candidate is neither failed nor rejected: nothing is known about the layer. A
+    running one's worker hears "abort" at its next heartbeat and its late report is ignored.
+    """
+    now = timezone.now()
+    groups = [(CandidateStatus.QUEUED, message)]
+    if running_message is not None:
+        groups.append((CandidateStatus.RUNNING, running_message))
+    cancelled: list[int] = []
+    for status, text in groups:
+        ids = list(Candidate.objects.filter(search=search, status=status).values_list("pk", flat=True))
+        Candidate.objects.filter(pk__in=ids).update(
+            status=CandidateStatus.CANCELLED, rejection_reason=reason, message=text, finished_at=now)
+        cancelled += ids
+    for candidate in Candidate.objects.filter(pk__in=cancelled).order_by("id"):
         event_append(search=search, type="candidate.finished", payload={"candidate": candidate_summary(candidate)})
+    return len(cancelled)
 
 
 def _in_flight(search: Search) -> int:
@@ -125,9 +139,10 @@ def _wall_time_spent(search: Search, config) -> bool:
 def engine_result(candidate: Candidate) -> dict:
     """The ``EvalResult.to_dict()`` shape the engine is told for a finished candidate."""
     lost = candidate.status == CandidateStatus.LOST
+    cancelled = candidate.status == CandidateStatus.CANCELLED
     return {
-        "status": CandidateStatus.FAILED if lost else candidate.status,
-        "rejection_reason": "error" if lost else (candidate.rejection_reason or None),
+        "status": CandidateStatus.FAILED if lost or cancelled else candidate.status,
+        "rejection_reason": "error" if lost else "stopped" if cancelled else (candidate.rejection_reason or None),
         "message": candidate.message,
         "scores": candidate.scores or {},
         "curves": {},
@@ -236,7 +251,8 @@ def advance_locked(*, search: Search, quota: UserQuota) -> None:
             except Exception as exc:  # EvolutionError, or a bug: the search cannot go on
                 log.exception("search %s: engine could not propose", search.pk)
                 _save_state(search, evo)
-                candidates_drop_queued(search=search, reason="error", message="the search failed")
+                candidates_cancel(search=search, reason="search_failed",
+                                  message="never started: the search failed before its turn")
                 search_refresh_counts(search=search)
                 search_set_status(search=search, status=SearchStatus.FAILED, stage=SearchStage.DONE,
                                   reason=f"the engine could not propose a candidate: {exc}")
@@ -253,12 +269,32 @@ def advance_locked(*, search: Search, quota: UserQuota) -> None:
     search_refresh_counts(search=search)
     if in_flight:
         return
-    if search.status == SearchStatus.STOPPING:
-        search_set_status(search=search, status=SearchStatus.FINISHED, stage=SearchStage.DONE, reason="stopped")
+    if search.status == SearchStatus.STOPPING:  # a stop from before stops took effect at once
+        search_set_status(search=search, status=SearchStatus.STOPPED, stage=SearchStage.DONE,
+                          reason=STOPPED_REASON)
     elif search.status == SearchStatus.RUNNING and (exhausted or evo.done):
         from webapp.services.rerank import rerank_begin
 
-        rerank_begin(search=search, config=config)
+        rerank_begin(search=search, config=config, why=_end_reason(config, budget_spent=evo.done))
+
+
+STOPPED_REASON = "stopped by its owner"
+
+
+def _end_reason(config, *, budget_spent: bool) -> str:
+    """Why the evolution stage ended, in the user's words."""
+    if budget_spent:
+        return f"budget of {config.budget} candidates spent"
+    limit = float(getattr(config, "max_wall_seconds", 0) or 0)
+    return f"time limit of {_duration(limit)} reached"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:g} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _save_state(search: Search, evo) -> None:

@@ -48,8 +48,12 @@ class RerankWork:
     steps: int
 
 
-def rerank_begin(*, search: Search, config: Any) -> None:
-    """Enter the rerank stage (search row locked), or finish when there is nothing to rerank."""
+def rerank_begin(*, search: Search, config: Any, why: str = "") -> None:
+    """Enter the rerank stage (search row locked), or finish when there is nothing to rerank.
+
+    ``why`` says why the evolution ended (budget, time); it stays the reason through the
+    rerank stage and into the finished status.
+    """
     from webapp.services.advance import search_set_status
 
     top_k = int(getattr(config, "rerank_top_k", 0) or 0)
@@ -58,9 +62,11 @@ def rerank_begin(*, search: Search, config: Any) -> None:
         .order_by("-mean_score", "id")[:top_k]
     ) if top_k > 0 else []
     if not top:
-        search_set_status(search=search, status=SearchStatus.FINISHED, stage=SearchStage.DONE)
+        none_left = "" if top_k <= 0 else "; no evaluated candidate to re-rank"
+        search_set_status(search=search, status=SearchStatus.FINISHED, stage=SearchStage.DONE,
+                          reason=f"{why}{none_left}" if why else none_left.lstrip("; "))
         return
-    search_set_status(search=search, status=search.status, stage=SearchStage.RERANK)
+    search_set_status(search=search, status=search.status, stage=SearchStage.RERANK, reason=why)
     for candidate in top:
         job, created = RerankJob.objects.get_or_create(search=search, candidate=candidate)
         if created:
@@ -84,8 +90,16 @@ def rerank_check(*, search: Search) -> None:
         return
     keep = int(search.config.get("rerank_keep", 0) or 0)
     event_append(search=search, type="rerank.finished", payload={"ranking": rerank_ranking(search=search, keep=keep)})
-    reason = "stopped" if search.status == SearchStatus.STOPPING else ""
-    search_set_status(search=search, status=SearchStatus.FINISHED, stage=SearchStage.DONE, reason=reason)
+    if search.status == SearchStatus.STOPPING:  # a stop from before stops took effect at once
+        from webapp.services.advance import STOPPED_REASON
+
+        search_set_status(search=search, status=SearchStatus.STOPPED, stage=SearchStage.DONE, reason=STOPPED_REASON)
+        return
+    done = RerankJob.objects.filter(search=search, status=RerankStatus.DONE).count()
+    reranked = f"top {done} re-ranked" if done else "re-ranking failed"
+    why = search.status_reason
+    search_set_status(search=search, status=SearchStatus.FINISHED, stage=SearchStage.DONE,
+                      reason=f"{why}; {reranked}" if why else reranked)
 
 
 def rerank_job_start(*, job_id: int, worker: str) -> RerankWork | None:
@@ -159,7 +173,7 @@ def rerank_job_requeue_or_fail(*, job: RerankJob, search: Search, max_attempts: 
 
 
 def rerank_jobs_stop(*, search: Search) -> None:
-    """Stop: queued jobs never start (search row locked)."""
+    """Stop: queued jobs never start, running ones are abandoned (search row locked)."""
     with transaction.atomic():
-        RerankJob.objects.filter(search=search, status=RerankStatus.QUEUED).update(
+        RerankJob.objects.filter(search=search, status__in=ACTIVE_JOB_STATUSES).update(
             status=RerankStatus.FAILED, message="stopped", finished_at=timezone.now())

@@ -14,16 +14,16 @@ from webapp.models import (
     Candidate,
     CandidateStatus,
     Layer,
-    RerankJob,
-    RerankStatus,
     Search,
+    SearchStage,
     SearchStatus,
     UserQuota,
 )
 from webapp.services import engine
 from webapp.services.advance import (
+    STOPPED_REASON,
     advance_locked,
-    candidates_drop_queued,
+    candidates_cancel,
     search_locked,
     search_refresh_counts,
     search_set_status,
@@ -116,17 +116,20 @@ def search_resume(*, owner: AbstractBaseUser, search_id: int) -> Search:
 
 
 def search_stop(*, owner: AbstractBaseUser, search_id: int) -> Search:
-    """No new candidates; queued ones are dropped, running ones told to abort; then finished."""
-    with _locked_owned(owner, search_id) as (search, quota):
-        if search.status not in (SearchStatus.QUEUED, SearchStatus.RUNNING, SearchStatus.PAUSED):
+    """Stop at once: queued candidates never start, running ones are abandoned (their workers
+    hear "abort" at the next heartbeat, and a late report is ignored), rerank jobs end too.
+    Every one of them is ``cancelled``; the search is ``stopped``."""
+    with _locked_owned(owner, search_id) as (search, _quota):
+        if search.status not in (SearchStatus.QUEUED, SearchStatus.RUNNING, SearchStatus.PAUSED,
+                                 SearchStatus.STOPPING):
             raise InvalidState(f"cannot stop a {search.status} search")
-        candidates_drop_queued(search=search, reason="stopped", message="the search was stopped")
+        candidates_cancel(search=search, reason="stopped",
+                          message="never started: the search was stopped first",
+                          running_message="abandoned: the search was stopped while it trained")
         rerank_jobs_stop(search=search)
-        search_set_status(search=search, status=SearchStatus.STOPPING, reason="stopped")
         search_refresh_counts(search=search)
-        running_jobs = RerankJob.objects.filter(search=search, status=RerankStatus.RUNNING).exists()
-        if not running_jobs:
-            advance_locked(search=search, quota=quota)
+        search_set_status(search=search, status=SearchStatus.STOPPED, stage=SearchStage.DONE,
+                          reason=STOPPED_REASON)
         return search
 
 

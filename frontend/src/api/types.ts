@@ -137,9 +137,9 @@ export interface LayerVersionDetail extends LayerVersion {
   document: GraphDocument;
 }
 
-export type SearchStatus = "queued" | "running" | "paused" | "stopping" | "finished" | "failed";
+export type SearchStatus = "queued" | "running" | "paused" | "stopping" | "stopped" | "finished" | "failed";
 export type SearchStage = "evolution" | "rerank" | "done";
-export type CandidateStatus = "queued" | "running" | "rejected" | "evaluated" | "failed" | "lost";
+export type CandidateStatus = "queued" | "running" | "rejected" | "evaluated" | "failed" | "lost" | "cancelled";
 
 export interface CandidateSummary {
   id: number;
@@ -185,6 +185,8 @@ export interface SearchSummary {
   budget: number;
   created_at: string;
   best: CandidateSummary | null;
+  /** Why the search ended (see SearchDetail.reason). */
+  reason?: string | null;
 }
 
 export interface SearchDetail extends SearchSummary {
@@ -234,4 +236,22 @@ export interface ApiToken {
   created_at?: string;
   secret?: string;
   [key: string]: unknown;
+}
+
+/** `POST /api/searches/estimate`: what a search would run at once on this lab, and for how long. */
+export interface SearchEstimate {
+  capacity: { slots: number; workers: { name: string; slots: number }[] };
+  parallel: number;
+  at_once: number;
+  budget: number;
+  cost: {
+    seconds: number | null;
+    evaluated_seconds: number | null;
+    kind: "exact" | "scaled" | "none";
+    candidates: number;
+    steps_from: number | null;
+  };
+  evolution_seconds: number | null;
+  rerank_seconds: number | null;
+  total_seconds: number | null;
 }

@@ -130,7 +130,7 @@ export function CandidateTable({ state, version, architectures, onOpen }: Props)
             Status{" "}
             <select aria-label="Filter by status" value={status} onChange={(e) => setStatus(e.target.value)}>
               <option value="">all</option>
-              {["queued", "running", "evaluated", "rejected", "failed", "lost"].map((s) => (
+              {["queued", "running", "evaluated", "rejected", "failed", "lost", "cancelled"].map((s) => (
                 <option key={s} value={s}>
                   {s} ({state.counts[s] ?? 0})
                 </option>

@@ -11,6 +11,7 @@ import { etaSeconds, formatDuration, throughputPerMinute } from "./eta";
 import { MonitorStore } from "./monitorStore";
 import { ParetoChart } from "./ParetoChart";
 import { activeWorkers, bestCandidate, finishedCount } from "./store";
+import { searchStatusText } from "./status";
 import { TournamentFeed } from "./TournamentFeed";
 import type { ConnectionState } from "./stream";
 import "./searches.css";
@@ -82,13 +83,15 @@ function Monitor({ searchId }: { searchId: number }) {
   const finished = finishedCount(state);
   const status = state.status ?? detail.status;
   const stage = state.stage ?? detail.stage;
+  const statusText = searchStatusText(status, stage, state.reason ?? detail.reason);
   const startMs = detail.started_at ? Date.parse(detail.started_at) : null;
   const live = status === "running" || status === "queued";
   const endMs = !live && detail.finished_at ? Date.parse(detail.finished_at) : now;
   const tp = throughputPerMinute([...state.finishTimes.values()], endMs, 5 * 60_000, startMs) ??
     detail.throughput_per_minute ?? null;
   const remaining = Math.max(0, budget - finished);
-  const eta = live ? etaSeconds(remaining, tp) : stage === "done" || remaining === 0 ? 0 : null;
+  // An ended search has no time left to estimate; only a finished one has spent it all.
+  const eta = live ? etaSeconds(remaining, tp) : status === "finished" ? 0 : null;
   const workers = state.counts.running ? activeWorkers(state) : 0;
   const frac = budget > 0 ? Math.min(1, finished / budget) : 0;
   const bestId = state.rerank?.[0]?.candidate_id ?? bestCandidate(state) ?? detail.best?.id ?? null;
@@ -135,10 +138,11 @@ function Monitor({ searchId }: { searchId: number }) {
         </div>
         <div className="monitor-status">
           <span className={`badge badge-${status}`} data-testid="search-status">
-            {status}
+            {statusText.label}
           </span>
-          <span className="lab-muted small">stage {stage}</span>
-          {state.reason ? <span className="lab-muted small">({state.reason})</span> : null}
+          <span className="lab-muted small" data-testid="search-status-detail">
+            {statusText.detail}
+          </span>
           <span
             className={`conn conn-${connection}`}
             role="status"
@@ -172,7 +176,7 @@ function Monitor({ searchId }: { searchId: number }) {
               {finished} / {budget}
             </dd>
           </div>
-          {(["queued", "running", "evaluated", "rejected", "failed", "lost"] as const).map((s) => (
+          {(["queued", "running", "evaluated", "rejected", "failed", "lost", "cancelled"] as const).map((s) => (
             <div key={s}>
               <dt>{s}</dt>
               <dd data-testid={`count-${s}`}>{state.counts[s] ?? 0}</dd>
@@ -202,7 +206,8 @@ function Monitor({ searchId }: { searchId: number }) {
             type="button"
             className="danger"
             onClick={() => {
-              if (window.confirm("Stop this search? Running evaluations are abandoned.")) void control("stop");
+              if (window.confirm("Stop this search now? Queued candidates will not start and running evaluations are abandoned."))
+                void control("stop");
             }}
             disabled={busy || !canStop}
           >

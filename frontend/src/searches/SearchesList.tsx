@@ -5,6 +5,7 @@ import { useEffect, useState } from "react";
 import { Link } from "react-router";
 import { errorMessage, searchesApi, type Paged, type SearchSummary } from "../api/searches";
 import { FINISHED_STATUSES } from "./eta";
+import { searchStatusText } from "./status";
 import "./searches.css";
 
 const PAGE_SIZE = 25;
@@ -77,8 +78,8 @@ export function SearchesListPage() {
                     <Link to={`/searches/${s.id}/`}>{s.name || `Search ${s.id}`}</Link>
                   </td>
                   <td>
-                    <span className={`badge badge-${s.status}`}>{s.status}</span>{" "}
-                    <span className="lab-muted small">{s.stage}</span>
+                    <span className={`badge badge-${s.status}`}>{searchStatusText(s.status, s.stage, s.reason).label}</span>{" "}
+                    <span className="lab-muted small">{searchStatusText(s.status, s.stage, s.reason).detail}</span>
                   </td>
                   <td>{s.preset}</td>
                   <td>{s.mode}</td>

@@ -130,11 +130,12 @@ function patchCandidate(
 /** Seed the state from the detail and a candidate snapshot (before any event). */
 export function loadSnapshot(
   state: SearchState,
-  detail: Pick<SearchDetail, "status" | "stage" | "last_seq">,
+  detail: Pick<SearchDetail, "status" | "stage" | "last_seq" | "reason">,
   candidates: readonly CandidateSummary[],
 ): void {
   state.status = detail.status;
   state.stage = detail.stage;
+  state.reason = detail.reason ?? null;
   state.lastSeq = Math.max(state.lastSeq, detail.last_seq);
   const sorted = [...candidates].sort((a, b) => a.id - b.id);
   for (const c of sorted) setCandidate(state, c);

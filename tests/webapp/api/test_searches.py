@@ -74,7 +74,9 @@ def test_control_and_409(api):
     assert api.post_json(f"/api/searches/{s['id']}/control", {"action": "resume"}).json()["status"] == "running"
     r = api.post_json(f"/api/searches/{s['id']}/control", {"action": "explode"})
     assert r.status_code == 400 and r.json()["error"]["field"] == "action"
-    assert api.post_json(f"/api/searches/{s['id']}/control", {"action": "stop"}).json()["status"] == "finished"
+    stopped = api.post_json(f"/api/searches/{s['id']}/control", {"action": "stop"}).json()
+    assert (stopped["status"], stopped["reason"]) == ("stopped", "stopped by its owner")
+    assert stopped["counts"]["cancelled"] == 2 and stopped["counts"]["failed"] == 0
 
 
 def _finish_evolution(search_id: int) -> None:

@@ -13,7 +13,7 @@ from tests.webapp.helpers import (
     run_one,
 )
 from webapp.errors import InvalidInput, InvalidState, NotFound, QuotaExceeded
-from webapp.models import Candidate, CandidateStatus, RerankJob, Search
+from webapp.models import Candidate, CandidateStatus, Event, RerankJob, Search
 from webapp.services import dispatch
 from webapp.services.candidates import candidate_heartbeat, candidate_record_result, candidate_start
 from webapp.services.rerank import rerank_job_record_result, rerank_job_start
@@ -70,6 +70,7 @@ def test_full_search_reaches_rerank_then_finishes(user, sent_tasks, commit):
         assert not rerank_job_record_result(job_id=job.pk, attempt=work.attempt, result={"mean": 0.1})
     search.refresh_from_db()
     assert search.status == "finished" and search.stage == "done" and search.finished_at
+    assert search.status_reason == "budget of 8 candidates spent; top 2 re-ranked"
     types = event_types(search)
     assert types[-2:] == ["rerank.finished", "search.status"]
     ranking = search.events.get(type="rerank.finished").payload["ranking"]
@@ -144,30 +145,49 @@ def test_pause_and_resume(user, commit):
     assert search.status == "running" and len(queued_ids(search)) == 2
 
 
-def test_stop_drops_queued_aborts_running_then_finishes(user):
+def test_stop_takes_effect_at_once_and_cancels_what_did_not_finish(user):
     search = make_search(user, parallel=2)
     first, second = queued_ids(search)
     job = candidate_start(candidate_id=first, worker="w")
     search_control(owner=user, search_id=search.pk, action="stop")
     search.refresh_from_db()
-    assert search.status == "stopping"
-    assert Candidate.objects.get(pk=second).status == "failed"
+    assert (search.status, search.stage, search.status_reason) == ("stopped", "done", "stopped by its owner")
+    assert search.finished_at is not None
+    running, waiting = Candidate.objects.get(pk=first), Candidate.objects.get(pk=second)
+    # neither is the layer's fault: cancelled, with what happened in the message
+    assert (running.status, running.rejection_reason) == ("cancelled", "stopped")
+    assert "abandoned" in running.message
+    assert (waiting.status, waiting.rejection_reason) == ("cancelled", "stopped")
+    assert "never started" in waiting.message
+    assert search.counts["cancelled"] == 2 and search.counts["failed"] == 0 and search.counts["running"] == 0
     assert candidate_start(candidate_id=second, worker="w") is None
     assert candidate_heartbeat(candidate_id=first, attempt=job.attempt) is False
-    stopped = result("failed", reason="stopped")
-    assert candidate_record_result(candidate_id=first, attempt=job.attempt, result=stopped)
-    search.refresh_from_db()
-    assert search.status == "finished" and search.stage == "done" and search.status_reason == "stopped"
+    # the abandoned worker's late report changes nothing
+    assert not candidate_record_result(candidate_id=first, attempt=job.attempt, result=result())
+    assert Candidate.objects.get(pk=first).status == "cancelled"
+    finished = [e for e in Event.objects.filter(search=search, type="candidate.finished")]
+    assert sorted(e.payload["candidate"]["id"] for e in finished) == [first, second]
     assert not queued_ids(search)
     with pytest.raises(InvalidState):
         search_control(owner=user, search_id=search.pk, action="resume")
+    with pytest.raises(InvalidState):
+        search_control(owner=user, search_id=search.pk, action="stop")
 
 
-def test_stop_with_nothing_running_finishes_at_once(user):
+def test_stop_with_nothing_running_is_stopped_at_once(user):
     search = make_search(user)
     search_control(owner=user, search_id=search.pk, action="stop")
     search.refresh_from_db()
-    assert search.status == "finished"
+    assert search.status == "stopped"
+
+
+def test_a_search_that_spends_its_budget_says_so(user, sent_tasks, commit):
+    with commit():
+        search = make_search(user, rerank_top_k=0, rerank_keep=0)
+        run_to_end(search)
+    search.refresh_from_db()
+    assert (search.status, search.stage) == ("finished", "done")
+    assert search.status_reason == "budget of 8 candidates spent"
 
 
 def test_quota_on_concurrent_searches(user, settings):
