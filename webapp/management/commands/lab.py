@@ -4,7 +4,9 @@ In order: the embedded Redis (unless ``REDIS_URL`` is set; then that Redis
 must answer), database migrations, daphne (HTTP and websockets), a control
 worker (queue ``control``: advancing searches, the reaper; concurrency 1), an
 eval worker (queue ``eval``: evaluations on the GPU if torch sees one, else
-the CPU; ``--eval-workers`` processes) and Celery beat (the reaper's clock).
+the CPU; by default one single-threaded process per core, so the presets'
+candidates in flight all train at once: see ``webapp.runtime.capacity``) and
+Celery beat (the reaper's clock).
 Two workers, not one on both queues, so a ten-minute evaluation never holds
 up the bookkeeping of every other search.
 
@@ -27,6 +29,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from webapp.runtime.capacity import plan_evaluation, usable_cores
 from webapp.runtime.processes import ChildSpec, Supervisor
 from webapp.runtime.redis import prepare_socket_path, redis_ping, redis_server_argv
 from workers.devices import beat_argv, worker_argv
@@ -73,8 +76,13 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
         parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
         parser.add_argument(
-            "--eval-workers", "--workers", dest="eval_workers", type=int, default=1,
-            help="evaluation processes on this machine (default 1; 0 for none, e.g. when GPU hosts do it)",
+            "--eval-workers", "--workers", dest="eval_workers", type=int, default=None,
+            help="evaluation processes on this machine (default: one per core, or one on a GPU machine; "
+                 "0 for none, e.g. when GPU hosts do it)",
+        )
+        parser.add_argument(
+            "--eval-threads", dest="eval_threads", type=int, default=None,
+            help="torch threads per evaluation process (default 1, or OMP_NUM_THREADS when set)",
         )
         parser.add_argument("--no-worker", action="store_true", help="start no Celery worker at all")
         parser.add_argument("--no-beat", action="store_true", help="do not start Celery beat (the reaper)")
@@ -82,8 +90,10 @@ class Command(BaseCommand):
         parser.add_argument("--loglevel", default="INFO", help="log level of the workers (default INFO)")
 
     def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
-        if options["eval_workers"] < 0:
+        if options["eval_workers"] is not None and options["eval_workers"] < 0:
             raise CommandError("--eval-workers must be >= 0")
+        if options["eval_threads"] is not None and options["eval_threads"] < 1:
+            raise CommandError("--eval-threads must be >= 1")
         supervisor = Supervisor()
         supervisor.install_signal_handlers()
         try:
@@ -161,17 +171,20 @@ class Command(BaseCommand):
                                  loglevel=loglevel),
                 env=env, stop_signals=stop, grace=5.0,
             ))
-            n = options["eval_workers"]
-            if n:
-                # Share the cores between the eval processes instead of each
-                # one starting a thread per core.
-                threads = str(max(1, (os.cpu_count() or 1) // n))
-                eval_env = {**env, "OMP_NUM_THREADS": env.get("OMP_NUM_THREADS", threads)}
+            plan = plan_evaluation(
+                cores=usable_cores(),
+                gpus=0 if options["eval_workers"] is not None else _gpu_count(),
+                workers=options["eval_workers"], threads=options["eval_threads"],
+                env_threads=env.get("OMP_NUM_THREADS"),
+            )
+            if plan.workers:
+                sup.say(f"evaluation: {plan.workers} process{'es' if plan.workers > 1 else ''} "
+                        f"x {plan.threads} thread{'s' if plan.threads > 1 else ''} ({plan.why})")
                 sup.start(ChildSpec(
                     name="worker",
-                    argv=worker_argv(queues="eval", concurrency=n, node_name=f"eval-{os.getpid()}@%h",
-                                     loglevel=loglevel),
-                    env=eval_env, stop_signals=stop, grace=5.0,
+                    argv=worker_argv(queues="eval", concurrency=plan.workers,
+                                     node_name=f"eval-{os.getpid()}@%h", loglevel=loglevel),
+                    env=plan.env(env), stop_signals=stop, grace=5.0,
                 ))
         if not options["no_beat"]:
             sup.start(ChildSpec(
@@ -179,3 +192,12 @@ class Command(BaseCommand):
                 argv=beat_argv(schedule_file=str(settings.VAR_DIR / "celerybeat-schedule"), loglevel=loglevel),
                 env=env, grace=5.0,
             ))
+
+
+def _gpu_count() -> int:
+    """GPUs the evaluation processes would use (``LAB_DEVICE=cpu``: none)."""
+    if settings.LAB_DEVICE == "cpu":
+        return 0
+    from workers.devices import visible_gpus
+
+    return len(visible_gpus())
