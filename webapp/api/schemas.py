@@ -109,6 +109,42 @@ class SearchIn(StrictIn):
     seed_references: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=100)
 
 
+class EstimateIn(StrictIn):
+    preset: str = Field(min_length=1, max_length=40)
+    overrides: dict[str, Any] | None = None
+
+
+class EvalWorkerOut(Schema):
+    name: str
+    slots: int
+
+
+class CapacityOut(Schema):
+    slots: int = Field(description="evaluations the lab's workers run at once, over every eval worker online")
+    workers: list[EvalWorkerOut]
+
+
+class CostOut(Schema):
+    seconds: float | None = Field(description="mean wall seconds per candidate on this lab's workers")
+    evaluated_seconds: float | None = Field(description="median for a candidate trained to the end")
+    kind: Literal["exact", "scaled", "none"] = Field(
+        description="exact: measured with these evaluation settings; scaled: with the same data, anchors "
+                    "and sizes but another number of steps, scaled by the steps; none: no measurement yet")
+    candidates: int = Field(description="finished candidates the figure comes from")
+    steps_from: int | None = Field(description="for a scaled cost, the steps it was measured at")
+
+
+class EstimateOut(Schema):
+    capacity: CapacityOut
+    parallel: int = Field(description="candidates the search keeps in flight (its config)")
+    at_once: int = Field(description="candidates that will really train at once: min(parallel, capacity)")
+    budget: int = Field(description="candidates that reach training")
+    cost: CostOut
+    evolution_seconds: float | None
+    rerank_seconds: float | None
+    total_seconds: float | None
+
+
 class ControlIn(StrictIn):
     action: Literal["pause", "resume", "stop"]
 

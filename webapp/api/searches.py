@@ -9,10 +9,12 @@ from ninja import Query, Router, Status
 from pydantic import BaseModel, Field
 
 from webapp.api.pagination import PageQuery, paginate
-from webapp.api.schemas import CloneIn, ControlIn, EventsOut, SearchIn
+from webapp.api.schemas import CloneIn, ControlIn, EstimateIn, EstimateOut, EventsOut, SearchIn
 from webapp.selectors import candidates as cand_sel
 from webapp.selectors import searches as sel
+from webapp.selectors.estimates import search_estimate
 from webapp.selectors.events import MAX_EVENTS_PAGE, events_after
+from webapp.services import engine
 from webapp.services import searches as svc
 
 router = Router(tags=["searches"])
@@ -48,6 +50,14 @@ def create_search(request: HttpRequest, body: SearchIn) -> Status:
         seed_layer_ids=body.seed_layer_ids, seed_references=body.seed_references,
     )
     return Status(201, _detail(request, search.pk))
+
+
+@router.post("/estimate", response=EstimateOut)
+def estimate(request: HttpRequest, body: EstimateIn) -> dict:
+    """How a search with this preset and these overrides would run on this lab now: how many
+    candidates train at once (the lab's evaluation capacity against the config's ``parallel``)
+    and how long it takes, from the measured cost of candidates on this lab's workers."""
+    return search_estimate(config=engine.config_build(preset=body.preset, overrides=body.overrides))
 
 
 @router.get("", response=Any)

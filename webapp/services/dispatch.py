@@ -1,4 +1,5 @@
-"""Enqueue Celery tasks by name, after the surrounding transaction commits.
+"""Enqueue Celery tasks by name, after the surrounding transaction commits; ask which
+evaluation workers are online.
 
 The web app never imports ``workers``: it sends by task name through a
 producer-only Celery app configured from the same ``CELERY_*`` settings.
@@ -49,3 +50,21 @@ def task_enqueue(*, name: str, args: list, queue: str) -> None:
             log.exception("could not enqueue %s%r on %s", name, args, queue)
 
     transaction.on_commit(send)
+
+
+def _inspect_eval_workers(timeout: float) -> dict[str, int]:
+    """``{node name: processes}`` of the workers that answer within ``timeout`` s and consume
+    the eval queue (Celery remote control over the broker)."""
+    inspect = _producer().control.inspect(timeout=timeout)
+    queues = inspect.active_queues() or {}
+    stats = inspect.stats() or {} if queues else {}
+    slots: dict[str, int] = {}
+    for node, consumed in queues.items():
+        if any(isinstance(q, dict) and q.get("name") == EVAL_QUEUE for q in consumed or []):
+            pool = (stats.get(node) or {}).get("pool") or {}
+            slots[node] = max(1, int(pool.get("max-concurrency") or 1))
+    return slots
+
+
+# Tests swap this for a fixed answer; production asks the workers over the broker.
+eval_inspector: Callable[[float], dict[str, int]] = _inspect_eval_workers

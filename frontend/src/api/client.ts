@@ -25,6 +25,7 @@ import type {
   ReferenceLayer,
   SearchCreate,
   SearchDetail,
+  SearchEstimate,
   SearchSummary,
   ValidateResult,
 } from "./types";
@@ -152,6 +153,8 @@ export const api = {
   layerExportUrl: (id: number) => `/api/layers/${id}/export.py`,
 
   createSearch: (body: SearchCreate) => post<SearchDetail>("/api/searches", body),
+  estimateSearch: (body: { preset: string; overrides?: Record<string, unknown> }, signal?: AbortSignal) =>
+    post<SearchEstimate>("/api/searches/estimate", body, signal),
   listSearches: (query?: PageQuery) => get<Paged<SearchSummary>>("/api/searches", { ...query }),
   getSearch: (id: number) => get<SearchDetail>(`/api/searches/${id}`),
   controlSearch: (id: number, action: "pause" | "resume" | "stop") =>

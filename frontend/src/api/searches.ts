@@ -52,6 +52,7 @@ export const searchesApi = {
   referenceLayers: api.referenceLayers,
   list: (page = 1, pageSize = 50) => api.listSearches({ page, page_size: pageSize }),
   create: api.createSearch,
+  estimate: api.estimateSearch,
   detail: api.getSearch,
   control: api.controlSearch,
   clone: api.cloneSearch,

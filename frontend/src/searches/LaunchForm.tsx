@@ -12,11 +12,14 @@ import {
   type PresetJson,
   type ReferenceLayer,
 } from "../api/searches";
+import type { SearchEstimate } from "../api/types";
+import { estimateText } from "./estimate";
 import {
   ARCHITECTURES,
   buildOverrides,
   DATASETS,
   formFieldForServerField,
+  qualityGateSteps,
   validateLaunch,
   valuesFromPreset,
   type FieldErrors,
@@ -100,6 +103,8 @@ export function LaunchPage() {
   }, []);
 
   const preset = useMemo(() => presets?.find((p) => p.name === values.preset) ?? null, [presets, values.preset]);
+  const estimate = useEstimate(values, preset);
+  const gateSteps = qualityGateSteps(values.advanced, preset?.config);
 
   const set = <K extends keyof LaunchFormValues>(key: K, value: LaunchFormValues[K]) => {
     setValues((v) => ({ ...v, [key]: value }));
@@ -245,9 +250,7 @@ export function LaunchPage() {
               {numberField(
                 "steps",
                 "Training steps",
-                typeof preset?.config.eval?.quality_steps === "number"
-                  ? `At least ${preset.config.eval.quality_steps} (the quality gate).`
-                  : undefined,
+                gateSteps !== undefined ? `At least ${gateSteps} (the quality gate).` : undefined,
               )}
               <Field id="f-dataset" label="Data set" error={errors.dataset}>
                 <select
@@ -382,6 +385,8 @@ export function LaunchPage() {
             ) : null}
           </details>
 
+          <RuntimeBox estimate={estimate} steps={Number(values.steps) || undefined} />
+
           <div className="form-actions">
             <button type="submit" className="btn btn-primary" disabled={submitting}>
               {submitting ? "Starting…" : "Start search"}
@@ -390,5 +395,51 @@ export function LaunchPage() {
         </form>
       )}
     </div>
+  );
+}
+
+/**
+ * The server's estimate for the search the form describes, refreshed 400 ms
+ * after the last change; null while the form cannot be sent as it stands.
+ */
+function useEstimate(values: LaunchFormValues, preset: PresetJson | null): SearchEstimate | null {
+  const [estimate, setEstimate] = useState<SearchEstimate | null>(null);
+  const body = useMemo(() => {
+    if (!preset || Object.keys(validateLaunch(values, preset.config)).length) return null;
+    return JSON.stringify({ preset: preset.name, overrides: buildOverrides(values, preset.config) });
+  }, [values, preset]);
+  useEffect(() => {
+    if (body === null) {
+      setEstimate(null);
+      return;
+    }
+    const ctrl = new AbortController();
+    const timer = window.setTimeout(() => {
+      searchesApi.estimate(JSON.parse(body), ctrl.signal).then(setEstimate, () => setEstimate(null));
+    }, 400);
+    return () => {
+      window.clearTimeout(timer);
+      ctrl.abort();
+    };
+  }, [body]);
+  return estimate;
+}
+
+function RuntimeBox({ estimate, steps }: { estimate: SearchEstimate | null; steps: number | undefined }) {
+  const text = estimate ? estimateText(estimate, steps) : null;
+  return (
+    <section className="runtime-box" aria-labelledby="runtime-title" aria-live="polite">
+      <h2 id="runtime-title">On this lab</h2>
+      {text ? (
+        <>
+          <p className={text.short ? "runtime-short" : undefined} data-testid="estimate-concurrency">
+            {text.concurrency}
+          </p>
+          <p data-testid="estimate-time">{text.time}</p>
+        </>
+      ) : (
+        <p className="lab-muted small">The estimate appears when the settings above are complete.</p>
+      )}
+    </section>
   );
 }

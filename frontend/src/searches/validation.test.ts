@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildOverrides, formFieldForServerField, validateLaunch, valuesFromPreset } from "./validation";
+import { buildOverrides, formFieldForServerField, qualityGateSteps, validateLaunch, valuesFromPreset } from "./validation";
 
 const preset = {
   name: "cpu-quick",
@@ -34,6 +34,13 @@ describe("launch form validation", () => {
     const v = { ...valuesFromPreset(preset), name: "s", steps: "4" };
     expect(validateLaunch(v, preset.config).steps).toMatch(/at least 5/);
     expect(validateLaunch({ ...v, steps: "5" }, preset.config)).toEqual({});
+  });
+  it("takes the quality gate from the advanced overrides when they set it", () => {
+    expect(qualityGateSteps("", preset.config)).toBe(5);
+    expect(qualityGateSteps('{"eval": {"quality_steps": 2}}', preset.config)).toBe(2);
+    expect(qualityGateSteps("{not json", preset.config)).toBe(5);
+    const v = { ...valuesFromPreset(preset), name: "s", steps: "3", advanced: '{"eval": {"quality_steps": 2}}' };
+    expect(validateLaunch(v, preset.config)).toEqual({});
   });
   it("sends only what differs from the preset", () => {
     const v = { ...valuesFromPreset(preset), name: "s", budget: "6", steps: "10", architectures: ["mobilenetv2"], mode: "B" };

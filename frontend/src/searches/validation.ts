@@ -65,9 +65,8 @@ function checkInt(
  */
 export function validateLaunch(v: LaunchFormValues, preset?: SearchConfigJson): FieldErrors {
   const errors: FieldErrors = {};
-  let advanced: Record<string, unknown> = {};
   try {
-    advanced = parseAdvanced(v.advanced);
+    parseAdvanced(v.advanced);
   } catch (e) {
     errors.advanced = (e as Error).message;
   }
@@ -82,8 +81,7 @@ export function validateLaunch(v: LaunchFormValues, preset?: SearchConfigJson): 
   }
   checkInt(errors, "budget", v.budget, "Budget");
   const steps = checkInt(errors, "steps", v.steps, "Training steps");
-  const advEval = advanced.eval as Record<string, unknown> | undefined;
-  const gate = typeof advEval?.quality_steps === "number" ? advEval.quality_steps : preset?.eval?.quality_steps;
+  const gate = qualityGateSteps(v.advanced, preset);
   if (steps !== null && typeof gate === "number" && steps < gate) {
     errors.steps = `Training steps must be at least ${gate} (the quality-gate steps).`;
   }
@@ -91,6 +89,24 @@ export function validateLaunch(v: LaunchFormValues, preset?: SearchConfigJson): 
   if (v.architectures.length === 0) errors.architectures = "Choose at least one architecture.";
   if (!v.dataset) errors.dataset = "Choose a data set.";
   return errors;
+}
+
+/**
+ * Steps at the quality gate for the search the form describes: the advanced
+ * overrides' `eval.quality_steps` when they set it, else the preset's.
+ * Unreadable overrides fall back to the preset (their own error is shown).
+ */
+export function qualityGateSteps(advancedText: string, preset?: SearchConfigJson): number | undefined {
+  let advanced: Record<string, unknown> = {};
+  try {
+    advanced = parseAdvanced(advancedText);
+  } catch {
+    /* the advanced field reports its own error */
+  }
+  const advEval = advanced.eval as Record<string, unknown> | undefined;
+  if (typeof advEval?.quality_steps === "number") return advEval.quality_steps;
+  const own = preset?.eval?.quality_steps;
+  return typeof own === "number" ? own : undefined;
 }
 
 /** Form values prefilled from a preset's configuration. */
