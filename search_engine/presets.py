@@ -1,4 +1,4 @@
-"""Named starting points for a search: the paper's two settings and a CPU preset.
+"""Named starting points for a search: the paper's two settings, a CPU preset and a demo.
 
 `paper-b` / `paper-s` follow PAPER.md's proxy task (CIFAR-10, batch 128, SGD
 0.1 Nesterov, 2000 constant-rate steps for B, 5000 cosine steps for S).
@@ -7,6 +7,7 @@ not mention (see the comment at _PAPER_EVAL for the measurements).
 `cpu-quick` is calibrated on a 2-core machine (benchmarks/calibrate.py, results
 in benchmarks/results/calibration_cpu_quick.txt) so that the reference layers
 pass its gates on every anchor and a 50-candidate search takes minutes.
+`demo` is cpu-quick's evaluation in a dozen-candidate search.
 """
 
 from __future__ import annotations
@@ -128,6 +129,17 @@ _PRESETS: dict[str, tuple[str, SearchConfig]] = {
         ),
     ),
 }
+
+# The demo: cpu-quick's evaluation exactly (derived, so it follows cpu-quick's
+# recalibration), in a search small enough that a newcomer sees a live front
+# within about two minutes on 2 cores: a dozen candidates, two training at a
+# time (one per core under `manage.py lab`), no re-ranking stage to wait for.
+_PRESETS["demo"] = (
+    "A first look: cpu-quick's training on a dozen candidates, two at a time, no re-ranking; "
+    "a live front within about two minutes on 2 cores.",
+    replace(_PRESETS["cpu-quick"][1], budget=12, population_size=8, tournament_size=2, parallel=2,
+            rerank_top_k=0, rerank_keep=0, rerank_seeds=1),
+)
 
 PRESETS: dict[str, str] = {name: desc for name, (desc, _) in _PRESETS.items()}
 

@@ -47,6 +47,13 @@ def test_cpu_quick_is_offline_and_small() -> None:
     assert get_preset("cpu-quick").budget == 50
 
 
+def test_demo_is_cpu_quick_evaluation_in_a_small_search() -> None:
+    demo, quick = get_preset("demo"), get_preset("cpu-quick")
+    assert demo.eval == quick.eval  # follows cpu-quick's calibration
+    assert demo.budget <= 12 and demo.parallel == 2 and demo.rerank_top_k == 0
+    assert demo.tournament_size <= demo.population_size
+
+
 def test_build_config_deep_merges_overrides() -> None:
     cfg = build_config("cpu-quick", {"budget": 7, "eval": {"steps": 120}})
     base = get_preset("cpu-quick")
