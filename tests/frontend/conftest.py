@@ -83,3 +83,18 @@ def sign_in(page: Page, base_url: str, username: str, password: str, next_path: 
     page.fill("input[name=password]", password)
     page.locator("form button[type=submit], form input[type=submit]").first.click()
     page.wait_for_url(lambda url: "/accounts/login" not in url)
+
+
+def api_post(page: Page, base_url: str, path: str, body: dict) -> dict:
+    """POST JSON to the API as the page's signed-in user (session cookie and CSRF header)."""
+    token = next((c["value"] for c in page.context.cookies() if c["name"] == "csrftoken"), "")
+    res = page.request.post(f"{base_url}{path}", data=body, headers={"X-CSRFToken": token})
+    assert res.ok, f"POST {path}: {res.status} {res.text()}"
+    return res.json()
+
+
+# Tiny anchors, open gates and a subsample: a candidate trains in seconds on a CPU.
+TINY_EVAL = {"dataset": "synthetic", "steps": 10, "width": 0.125, "depth": 0.25, "quality_steps": 1,
+             "quality_threshold": 0.0, "stability_steps": 0, "batch_size": 16, "eval_batch_size": 64,
+             "train_examples": 256, "val_examples": 128, "progress_every": 2,
+             "architectures": ["resnet50", "mobilenetv2"]}
