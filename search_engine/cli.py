@@ -5,6 +5,7 @@
     python -m search_engine evaluate LAYER.json --preset cpu-quick
     python -m search_engine export LAYER.json
     python -m search_engine presets
+    python -m search_engine data cifar10 [--data-dir DIR]
 
 LAYER may be a layer-graph/1 file or the name of a reference layer
 (``evonorm_s0``). Mistakes in arguments, layer files or settings print one
@@ -83,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--class-name", default="EvolvedNorm", help="default %(default)s")
 
     sub.add_parser("presets", help="list the presets")
+
+    data = sub.add_parser("data", help="download a data set that is not bundled (needs internet)")
+    data.add_argument("dataset", choices=("cifar10",),
+                      help="cifar10: the binary release, checked against its published size and MD5")
+    data.add_argument("--data-dir", default=None,
+                      help="folder to put it in, the eval.data_dir of searches (default: ./data)")
     return parser
 
 
@@ -306,11 +313,27 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data(args: argparse.Namespace) -> int:
+    from search_engine.datasets import DatasetError, download_cifar10
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    try:
+        root = download_cifar10(args.data_dir, log=log)
+    except DatasetError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(root)
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "search": cmd_search,
     "evaluate": cmd_evaluate,
     "export": cmd_export,
     "presets": cmd_presets,
+    "data": cmd_data,
 }
 
 

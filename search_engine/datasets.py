@@ -1,14 +1,28 @@
 """Proxy data sets held as tensors on the training device, with on-device augmentation.
 
-Every data set is stored as uint8 images (N, 3, 32, 32) plus int64 labels on
+Every data set is stored as uint8 images (N, 3, S, S) plus int64 labels on
 the device, and normalised per channel when a batch is drawn; a CIFAR-10 copy
 is 150 MB that way instead of 600 MB as float32. Batches are drawn by
 `BatchSampler` entirely with device tensor ops (permutation, crop offsets and
 flips from a device `torch.Generator`, one advanced-indexing gather), so the
 training loop never copies from the host nor waits for the device.
 
-- ``cifar10``: the python-format batches in ``<data_dir>/cifar-10-batches-py``;
-  downloaded only by an explicit call to `download_cifar10`.
+S is 32 (the paper's CIFAR-10 size) unless `load_dataset(image_size=...)`
+asks for smaller images, which are resized once at load time (area
+interpolation). Training crops are 3/4 of S (the paper's 24 of 32);
+validation uses the full images.
+
+- ``cifar10``: the *binary* release (``cifar-10-batches-bin``: five training
+  files and a test file of 10,000 records, each 1 label byte and 3072 pixel
+  bytes, red then green then blue planes, row-major), parsed with NumPy. No
+  pickle is read anywhere: data files may be user-influenced and must never
+  be unpickled. Validation is a stratified 10% of the five training batches
+  (5,000 images, 500 per class) carved out with a fixed seed; the test batch
+  is never read here, so it never takes part in selection. The files come
+  from an explicit download (`python -m search_engine data cifar10
+  [--data-dir DIR]`, `download_cifar10`), which checks the archive's size
+  and MD5 as published by the data set's site and extracts only the data
+  files; nothing downloads implicitly.
 - ``digits``: scikit-learn's bundled 8x8 digits (1797 images), upscaled to
   24x24 and zero-padded to 32x32, replicated to three channels. The padding
   keeps the whole digit inside most 24x24 training crops, as CIFAR objects are.
@@ -18,9 +32,12 @@ training loop never copies from the host nor waits for the device.
 
 from __future__ import annotations
 
-import pickle
+import hashlib
+import importlib.util
+import os
 import tarfile
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,14 +45,26 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CROP = 24
 SIZE = 32
 DEFAULT_DATA_DIR = "data"
+DATASET_NAMES = ("synthetic", "digits", "cifar10")
+
+# The binary release as published on https://www.cs.toronto.edu/~kriz/cifar.html
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+CIFAR10_ARCHIVE = "cifar-10-binary.tar.gz"
+CIFAR10_ARCHIVE_BYTES = 170_052_171
+CIFAR10_ARCHIVE_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
+CIFAR10_DIR = "cifar-10-batches-bin"
+CIFAR10_TRAIN_FILES = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
+CIFAR10_TEST_FILE = "test_batch.bin"
+CIFAR10_RECORD_BYTES = 1 + 3 * SIZE * SIZE
+CIFAR10_VAL_FRACTION = 0.1
+DOWNLOAD_COMMAND = "python -m search_engine data cifar10 --data-dir DIR"
 
 
 class DatasetError(RuntimeError):
-    """The data set cannot be loaded (missing files, missing optional package)."""
+    """The data set cannot be loaded (missing or damaged files, missing optional package)."""
 
 
 @dataclass
@@ -43,7 +72,7 @@ class Dataset:
     """Images and labels on one device; `flip` says whether a mirror keeps the label."""
 
     name: str
-    train_x: torch.Tensor  # uint8 (N, 3, 32, 32)
+    train_x: torch.Tensor  # uint8 (N, 3, S, S)
     train_y: torch.Tensor  # int64 (N,)
     val_x: torch.Tensor
     val_y: torch.Tensor
@@ -55,6 +84,16 @@ class Dataset:
     @property
     def device(self) -> torch.device:
         return self.train_x.device
+
+    @property
+    def size(self) -> int:
+        """Side of the stored (validation) images."""
+        return self.train_x.shape[-1]
+
+    @property
+    def crop(self) -> int:
+        """Side of the training crops: 3/4 of the image (24 of 32, as in the paper)."""
+        return self.size * 3 // 4
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         return (x.float() - self.mean) / self.std
@@ -101,45 +140,188 @@ def _finish(
     )
 
 
-def load_cifar10(data_dir: str | Path | None = None) -> Dataset:
-    """CIFAR-10 from ``<data_dir>/cifar-10-batches-py`` (never downloads)."""
-    root = Path(data_dir or DEFAULT_DATA_DIR) / "cifar-10-batches-py"
-    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
-    missing = [n for n in names if not (root / n).is_file()]
+def read_cifar10_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """One binary CIFAR-10 file: uint8 images (N, 3, 32, 32) and int64 labels (N,)."""
+    path = Path(path)
+    try:
+        raw = np.fromfile(path, dtype=np.uint8)
+    except OSError as err:
+        raise DatasetError(f"cannot read CIFAR-10 file {path.name}: {err.strerror or err}") from None
+    if raw.size == 0 or raw.size % CIFAR10_RECORD_BYTES:
+        raise DatasetError(
+            f"CIFAR-10 file {path.name} is truncated or not in the binary format: {raw.size} bytes "
+            f"is not a whole number of {CIFAR10_RECORD_BYTES}-byte records; download it again "
+            f"({DOWNLOAD_COMMAND})"
+        )
+    records = raw.reshape(-1, CIFAR10_RECORD_BYTES)
+    labels = records[:, 0].astype(np.int64)
+    if labels.max() > 9:
+        raise DatasetError(
+            f"CIFAR-10 file {path.name} has label {int(labels.max())} (labels are 0-9): "
+            "not the binary release of CIFAR-10"
+        )
+    return records[:, 1:].reshape(-1, 3, SIZE, SIZE), labels
+
+
+def _cifar10_root(data_dir: str | Path | None) -> Path:
+    return Path(data_dir or DEFAULT_DATA_DIR) / CIFAR10_DIR
+
+
+def load_cifar10(
+    data_dir: str | Path | None = None,
+    *,
+    val_fraction: float = CIFAR10_VAL_FRACTION,
+    split_seed: int = 0,
+) -> Dataset:
+    """CIFAR-10's training batches from ``<data_dir>/cifar-10-batches-bin`` (never downloads).
+
+    Validation is a stratified `val_fraction` of the training batches, fixed
+    by `split_seed`; the test batch is not read.
+    """
+    root = _cifar10_root(data_dir)
+    missing = [n for n in CIFAR10_TRAIN_FILES if not (root / n).is_file()]
     if missing:
         raise DatasetError(
-            f"CIFAR-10 files missing in {root}: {', '.join(missing)}. Put the python-format "
-            f"batches there (from {CIFAR10_URL}), ask for a download explicitly "
-            "(search_engine.datasets.download_cifar10 / the CLI's download flag), "
+            f"CIFAR-10 binary files missing in {root}: {', '.join(missing)}. Download them with "
+            f"'python -m search_engine data cifar10 --data-dir {data_dir or DEFAULT_DATA_DIR}' "
+            f"(checks the archive's size and MD5), put the contents of {CIFAR10_ARCHIVE} there, "
             "or use the offline 'digits' data set."
         )
-
-    def read(name: str) -> tuple[np.ndarray, np.ndarray]:
-        with open(root / name, "rb") as fh:
-            batch = pickle.load(fh, encoding="bytes")  # noqa: S301 - the data set's own format
-        return batch[b"data"].reshape(-1, 3, SIZE, SIZE), np.asarray(batch[b"labels"])
-
-    parts = [read(n) for n in names[:5]]
-    train_x = np.concatenate([p[0] for p in parts])
-    train_y = np.concatenate([p[1] for p in parts])
-    val_x, val_y = read("test_batch")
-    return _finish("cifar10", train_x, train_y, val_x, val_y, 10, flip=True)
+    parts = [read_cifar10_batch(root / n) for n in CIFAR10_TRAIN_FILES]
+    x = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    train_idx, val_idx = _stratified_split(y, val_fraction, np.random.default_rng(split_seed))
+    return _finish("cifar10", x[train_idx], y[train_idx], x[val_idx], y[val_idx], 10, flip=True)
 
 
-def download_cifar10(dest: str | Path) -> Path:
-    """Download and unpack CIFAR-10 into `dest`; only called on the user's explicit request."""
-    dest = Path(dest)
+def dataset_available(name: str, data_dir: str | Path | None = None) -> bool:
+    """Whether `load_dataset(name, data_dir=...)` can load here, without loading it.
+
+    cifar10: the five training files exist and each holds whole records;
+    digits: scikit-learn is installed; synthetic: always. Unknown names: False.
+    """
+    if name == "synthetic":
+        return True
+    if name == "digits":
+        return importlib.util.find_spec("sklearn") is not None
+    if name == "cifar10":
+        root = _cifar10_root(data_dir)
+        for n in CIFAR10_TRAIN_FILES:
+            try:
+                size = (root / n).stat().st_size
+            except OSError:
+                return False
+            if not (root / n).is_file() or size == 0 or size % CIFAR10_RECORD_BYTES:
+                return False
+        return True
+    return False
+
+
+def download_cifar10(
+    data_dir: str | Path | None = None,
+    *,
+    url: str | None = None,
+    expected_bytes: int | None = None,
+    expected_md5: str | None = None,
+    opener: Callable[[str], object] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Path:
+    """Fetch the binary CIFAR-10 archive into `data_dir`, check it, extract the data files.
+
+    Only called on an explicit request (`python -m search_engine data
+    cifar10`). An archive already in `data_dir` (copied there by hand on an
+    offline machine) is checked and used instead of downloading. The size and
+    MD5 must match the published ones; only the six ``.bin`` members of
+    ``cifar-10-batches-bin/`` are extracted, as regular files written by this
+    function (no links, no paths outside that folder). Returns the folder.
+    `url`, `expected_bytes`, `expected_md5` and `opener` (urllib's urlopen)
+    default to the published archive; tests pass a local one.
+    """
+    url = url or CIFAR10_URL
+    expected_bytes = CIFAR10_ARCHIVE_BYTES if expected_bytes is None else expected_bytes
+    expected_md5 = expected_md5 or CIFAR10_ARCHIVE_MD5
+    opener = opener or urllib.request.urlopen
+    dest = Path(data_dir or DEFAULT_DATA_DIR)
+    root = dest / CIFAR10_DIR
+    say = log or (lambda _msg: None)
+    if dataset_available("cifar10", dest) and (root / CIFAR10_TEST_FILE).is_file():
+        say(f"CIFAR-10 is already in {root}")
+        return root
     dest.mkdir(parents=True, exist_ok=True)
-    archive = dest / "cifar-10-python.tar.gz"
-    if not (dest / "cifar-10-batches-py" / "test_batch").is_file():
-        try:
-            urllib.request.urlretrieve(CIFAR10_URL, archive)  # noqa: S310 - fixed https URL
-        except OSError as err:
-            raise DatasetError(f"could not download CIFAR-10 from {CIFAR10_URL}: {err}") from err
-        with tarfile.open(archive) as tar:
-            tar.extractall(dest, filter="data")
-        archive.unlink(missing_ok=True)
-    return dest / "cifar-10-batches-py"
+    archive = dest / CIFAR10_ARCHIVE
+    if archive.is_file():
+        say(f"checking {archive}")
+    else:
+        _fetch(url, archive, expected_bytes, opener, say)
+    _check_archive(archive, expected_bytes, expected_md5)
+    _extract_cifar10(archive, root)
+    archive.unlink()
+    say(f"CIFAR-10 extracted to {root}")
+    return root
+
+
+def _fetch(url: str, archive: Path, expected_bytes: int, opener: Callable[[str], object],
+           say: Callable[[str], None]) -> None:
+    part = archive.with_name(archive.name + ".part")
+    say(f"downloading {url} ({expected_bytes / 1e6:.0f} MB)")
+    try:
+        with opener(url) as response, open(part, "wb") as out:  # type: ignore[attr-defined]
+            got = 0
+            while chunk := response.read(1 << 20):
+                got += len(chunk)
+                if got > expected_bytes:
+                    raise DatasetError(
+                        f"{url} sent more than the expected {expected_bytes} bytes; not the CIFAR-10 archive"
+                    )
+                out.write(chunk)
+    except OSError as err:
+        part.unlink(missing_ok=True)
+        raise DatasetError(f"could not download CIFAR-10 from {url}: {err}") from None
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    os.replace(part, archive)
+
+
+def _check_archive(archive: Path, expected_bytes: int, expected_md5: str) -> None:
+    size = archive.stat().st_size
+    md5 = hashlib.md5(usedforsecurity=False)
+    with open(archive, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            md5.update(chunk)
+    if size != expected_bytes or md5.hexdigest() != expected_md5:
+        archive.unlink()
+        raise DatasetError(
+            f"{archive.name} is {size} bytes with MD5 {md5.hexdigest()}, expected {expected_bytes} "
+            f"bytes with MD5 {expected_md5} (the published values); it was removed, try again"
+        )
+
+
+def _extract_cifar10(archive: Path, root: Path) -> None:
+    wanted = {f"{CIFAR10_DIR}/{n}" for n in (*CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE)}
+    root.mkdir(parents=True, exist_ok=True)
+    found = set()
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar:
+                name = member.name.removeprefix("./")
+                if name not in wanted or not member.isreg():
+                    continue  # readme, metadata, and anything unexpected stay in the archive
+                src = tar.extractfile(member)
+                if src is None:
+                    continue
+                target = root / name.rsplit("/", 1)[1]
+                tmp = target.with_name(target.name + ".part")
+                with src, open(tmp, "wb") as out:
+                    while chunk := src.read(1 << 20):
+                        out.write(chunk)
+                os.replace(tmp, target)
+                found.add(name)
+    except (tarfile.TarError, EOFError, OSError) as err:
+        raise DatasetError(f"{archive.name} could not be extracted: {err}") from None
+    if found != wanted:
+        missing = sorted(n.rsplit("/", 1)[1] for n in wanted - found)
+        raise DatasetError(f"{archive.name} lacks {', '.join(missing)}: not the CIFAR-10 binary archive")
 
 
 def load_digits(*, split_seed: int = 0, val_fraction: float = 0.2) -> Dataset:
@@ -208,6 +390,19 @@ def make_synthetic(
 _CACHE: dict[tuple, Dataset] = {}
 
 
+def resize(data: Dataset, size: int) -> Dataset:
+    """`data` with every image resized to size x size (area interpolation), stats recomputed."""
+    if size == data.size:
+        return data
+
+    def shrink(x: torch.Tensor) -> np.ndarray:
+        out = F.interpolate(x.float(), size=(size, size), mode="area")
+        return out.round().clamp(0, 255).to(torch.uint8).numpy()
+
+    return _finish(data.name, shrink(data.train_x), data.train_y.numpy(), shrink(data.val_x),
+                   data.val_y.numpy(), data.num_classes, data.flip)
+
+
 def load_dataset(
     name: str,
     *,
@@ -215,22 +410,26 @@ def load_dataset(
     device: str | torch.device = "cpu",
     train_examples: int | None = None,
     val_examples: int | None = None,
+    image_size: int = SIZE,
 ) -> Dataset:
     """The named data set on `device`, optionally cut to the first N examples of each split.
 
     Host copies are cached per process, so a worker evaluating many candidates
     reads and decodes the files once.
     """
-    key = (name, str(data_dir))
+    key = (name, str(data_dir), image_size)
     if key not in _CACHE:
-        if name == "cifar10":
-            _CACHE[key] = load_cifar10(data_dir)
-        elif name == "digits":
-            _CACHE[key] = load_digits()
-        elif name == "synthetic":
-            _CACHE[key] = make_synthetic()
-        else:
-            raise DatasetError(f"unknown data set {name!r}")
+        full = (name, str(data_dir), SIZE)
+        if full not in _CACHE:
+            if name == "cifar10":
+                _CACHE[full] = load_cifar10(data_dir)
+            elif name == "digits":
+                _CACHE[full] = load_digits()
+            elif name == "synthetic":
+                _CACHE[full] = make_synthetic()
+            else:
+                raise DatasetError(f"unknown data set {name!r}; known: {', '.join(DATASET_NAMES)}")
+        _CACHE[key] = resize(_CACHE[full], image_size)
     ds = _CACHE[key]
     if train_examples is not None or val_examples is not None:
         # The stored order is already shuffled (or random for CIFAR), so a prefix is a sample.
@@ -249,7 +448,8 @@ def load_dataset(
 
 
 class BatchSampler:
-    """Random 24x24 crops (and mirror flips where `flip`) of shuffled training images.
+    """Random crops (3/4 of the image side unless `crop` says otherwise; 24x24 of 32x32) and
+    mirror flips where `flip`, of shuffled training images.
 
     Epochs are permutations drawn on the device; the position within an epoch
     is a host integer, so drawing a batch never syncs with the device.
@@ -261,19 +461,19 @@ class BatchSampler:
         batch_size: int,
         *,
         generator: torch.Generator,
-        crop: int = CROP,
+        crop: int | None = None,
         channels_last: bool = False,
     ) -> None:
         self.data = data
         self.batch_size = batch_size
         self.g = generator
-        self.crop = crop
+        self.crop = data.crop if crop is None else crop
         self.channels_last = channels_last
         self.n = data.train_x.shape[0]
         dev = data.device
         self._perm = torch.randperm(self.n, generator=self.g, device=dev)
         self._pos = 0
-        self._ar = torch.arange(crop, device=dev)
+        self._ar = torch.arange(self.crop, device=dev)
         self._chan = torch.arange(3, device=dev).view(1, 3, 1, 1)
 
     def _indices(self) -> torch.Tensor:
@@ -292,7 +492,7 @@ class BatchSampler:
         dev = self.data.device
         idx = self._indices()
         b = idx.shape[0]
-        span = SIZE - self.crop + 1
+        span = self.data.size - self.crop + 1
         oy = torch.randint(span, (b, 1), generator=self.g, device=dev)
         ox = torch.randint(span, (b, 1), generator=self.g, device=dev)
         rows = oy + self._ar  # (B, crop)
@@ -311,7 +511,7 @@ class BatchSampler:
 
 
 def validation_batches(data: Dataset, batch_size: int):  # noqa: ANN201 - a generator
-    """Full 32x32 validation images, normalised, in order."""
+    """Full-size validation images, normalised, in order."""
     n = data.val_x.shape[0]
     for start in range(0, n, batch_size):
         yield data.normalize(data.val_x[start : start + batch_size]), data.val_y[start : start + batch_size]
