@@ -134,14 +134,16 @@ def _run(graph, config: EvalConfig, seed: int, dev: torch.device, result: EvalRe
 
     t = time.perf_counter()
     data = load_dataset(config.dataset, data_dir=config.data_dir, device=dev,
-                        train_examples=config.train_examples, val_examples=config.val_examples)
+                        train_examples=config.train_examples, val_examples=config.val_examples,
+                        image_size=config.image_size)
     timings["data"] = time.perf_counter() - t
     factory = candidate_factory(graph)
 
     def model_for(index: int, arch: str) -> torch.nn.Module:
         init_seed, _ = arch_seeds(seed, index)
         return build_anchor(arch, factory, num_classes=data.num_classes, width=config.width,
-                            depth=config.depth, generator=torch.Generator().manual_seed(init_seed))
+                            depth=config.depth, generator=torch.Generator().manual_seed(init_seed),
+                            branch_init=config.branch_init)
 
     def data_generator(index: int) -> torch.Generator:
         return torch.Generator(device=dev).manual_seed(arch_seeds(seed, index)[1])

@@ -40,14 +40,25 @@ def build_anchor(
     width: float = 1.0,
     depth: float = 1.0,
     generator: torch.Generator | None = None,
+    branch_init: float = 0.0,
 ) -> nn.Module:
-    """The named anchor with `layer_factory` placed; weights drawn from `generator` (seed 0 if None)."""
+    """The named anchor with `layer_factory` placed; weights drawn from `generator` (seed 0 if None).
+
+    `branch_init` is the initial scale of the affine step that ends each
+    residual branch: 0 is the paper's reference placement (each block starts
+    as the identity); cpu-quick departs from it (presets.py says why).
+    """
     try:
         cls = ARCHITECTURES[name]
     except KeyError:
         raise ValueError(f"unknown architecture {name!r}; known: {', '.join(ARCHITECTURES)}") from None
     model = cls(layer_factory, num_classes=num_classes, width=width, depth=depth)
     init_weights(model, generator if generator is not None else torch.Generator().manual_seed(0))
+    if branch_init:
+        with torch.no_grad():
+            for m in model.modules():
+                if isinstance(m, AffineOnly) and m.zero_init:
+                    m.weight.fill_(branch_init)
     return model
 
 

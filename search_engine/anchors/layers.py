@@ -19,7 +19,10 @@ LayerFactory = Callable[[int], nn.Module]
 
 
 class AffineOnly(nn.Module):
-    """y = x * weight + bias per channel; `zero_init` starts the scale at 0."""
+    """y = x * weight + bias per channel; `zero_init` (a residual branch's end) starts the scale at 0.
+
+    `build_anchor(..., branch_init=s)` sets those scales to `s` instead.
+    """
 
     def __init__(self, num_features: int, *, zero_init: bool = False) -> None:
         super().__init__()

@@ -82,6 +82,18 @@ def test_residual_branches_end_in_zero_scale_affine() -> None:
     assert torch.allclose(b(x), x)
 
 
+@pytest.mark.parametrize("arch", ["resnet50", "mobilenetv2"])
+def test_branch_init_sets_only_the_residual_branch_scales(arch: str) -> None:
+    paper = build_anchor(arch, Marker, num_classes=10, width=0.25, depth=0.34)
+    ours = build_anchor(arch, Marker, num_classes=10, width=0.25, depth=0.34, branch_init=0.25)
+    ends = [m for m in ours.modules() if isinstance(m, AffineOnly) and m.zero_init]
+    assert ends and all(torch.equal(m.weight, torch.full_like(m.weight, 0.25)) for m in ends)
+    # everything else, convolutions included, is drawn exactly as with the paper's zero scales
+    same = {k for k, v in paper.state_dict().items() if torch.equal(v, ours.state_dict()[k])}
+    changed = set(paper.state_dict()) - same
+    assert changed == {k for k, m in ours.named_modules() if m in ends for k in [f"{k}.weight"]}
+
+
 def test_mobilenet_projection_is_affine_only() -> None:
     model = build_anchor("mobilenetv2", Marker, num_classes=10, width=1.0, depth=1.0)
     blocks = [m for m in model.modules() if isinstance(m, InvertedResidual)]

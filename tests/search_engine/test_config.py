@@ -48,6 +48,15 @@ def test_strategy_and_bootstrap_round_trip_and_default_when_absent() -> None:
     assert (old.strategy, old.bootstrap) == ("evolution", True)
 
 
+def test_image_size_and_branch_init_round_trip_and_default_to_the_papers() -> None:
+    cfg = EvalConfig(image_size=16, branch_init=0.5)
+    d = json.loads(json.dumps(cfg.to_dict()))
+    assert EvalConfig.from_dict(d) == cfg
+    del d["image_size"], d["branch_init"]
+    old = EvalConfig.from_dict(d)
+    assert old.image_size == 32 and old.branch_init == 0.0
+
+
 def test_missing_keys_take_defaults() -> None:
     cfg = SearchConfig.from_dict({"mode": "S", "eval": {"dataset": "synthetic"}})
     assert cfg.mode == "S" and cfg.eval.dataset == "synthetic" and cfg.eval.lr == 0.1
@@ -81,6 +90,12 @@ def test_missing_keys_take_defaults() -> None:
         ({"eval": {"grad_clip": True}}, "bad_value", "eval.grad_clip"),
         ({"eval": {"grad_clip": "1"}}, "bad_value", "eval.grad_clip"),
         ({"eval": {"grad_clip": float("inf")}}, "bad_value", "eval.grad_clip"),
+        ({"eval": {"image_size": 18}}, "bad_value", "eval.image_size"),
+        ({"eval": {"image_size": 4}}, "bad_value", "eval.image_size"),
+        ({"eval": {"image_size": 36}}, "bad_value", "eval.image_size"),
+        ({"eval": {"image_size": 16.0}}, "bad_value", "eval.image_size"),
+        ({"eval": {"branch_init": -0.1}}, "bad_value", "eval.branch_init"),
+        ({"eval": {"branch_init": 2}}, "bad_value", "eval.branch_init"),
         ({"mode": "X"}, "bad_value", "mode"),
         ({"strategy": "annealing"}, "bad_value", "strategy"),
         ({"strategy": None}, "bad_value", "strategy"),
