@@ -65,26 +65,41 @@ def evaluate_document(
 
 
 def _limit_threads(threads: int) -> None:
-    # Worker processes share the cores; without this each would start one
-    # torch thread per core and they would thrash.
     import torch
 
     torch.set_num_threads(threads)
 
 
+# One torch thread per evaluation process. The proxy's tensors are small, so a
+# second thread mostly spins and synchronises: at cpu-quick size it buys little
+# wall time and costs CPU time (benchmarks.proxy_cost, --threads 2). Parallelism
+# comes from evaluating several candidates at once (--workers), one per core.
+EVAL_THREADS = 1
+
+
 class _InlineExecutor(Executor):
-    """Runs each call at submit time: one worker, no process, no pickling."""
+    """Runs each call at submit time, with `threads` torch threads: one worker, no process."""
+
+    def __init__(self, threads: int = EVAL_THREADS) -> None:
+        self.threads = threads
 
     def submit(self, fn, /, *args, **kwargs) -> Future:  # noqa: ANN001
+        import torch
+
         future: Future = Future()
-        future.set_result(fn(*args, **kwargs))
+        before = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            future.set_result(fn(*args, **kwargs))
+        finally:
+            torch.set_num_threads(before)
         return future
 
 
-def make_executor(workers: int) -> Executor:
+def make_executor(workers: int, threads: int = EVAL_THREADS) -> Executor:
+    """`workers` evaluation processes (or this one, for 1), each with `threads` torch threads."""
     if workers <= 1:
-        return _InlineExecutor()
-    threads = max(1, (os.cpu_count() or 1) // workers)
+        return _InlineExecutor(threads)
     # spawn, not fork: forking a process whose torch thread pool is running can hang
     return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
                                initializer=_limit_threads, initargs=(threads,))
