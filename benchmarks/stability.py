@@ -43,11 +43,13 @@ def _task(kind: str, name: str, index: int, arch: str, eval_dict: dict, seed: in
     dev = resolve_device(device)
     graph = load_reference(name) if kind == "ref" else bad_graph(name)
     data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, device=dev,
-                        train_examples=cfg.train_examples, val_examples=cfg.val_examples)
+                        train_examples=cfg.train_examples, val_examples=cfg.val_examples,
+                        image_size=cfg.image_size)
     init_seed, data_seed = arch_seeds(seed, index)
     model = build_anchor(arch, candidate_factory(graph), num_classes=data.num_classes,
                          width=cfg.width, depth=cfg.depth,
-                         generator=torch.Generator().manual_seed(init_seed))
+                         generator=torch.Generator().manual_seed(init_seed),
+                         branch_init=cfg.branch_init)
     v = stability_test(model, data, steps=cfg.stability_steps, threshold=cfg.stability_threshold,
                        generator=torch.Generator(device=dev).manual_seed(data_seed))
     return {"kind": kind, "layer": name, "arch": arch, "reason": v.reason, "message": v.message,

@@ -49,9 +49,10 @@ def measure(arch: str, layer: str, eval_dict: dict, device: str, steps: int, war
     from search_engine.trainer import Trainer, TrainSettings
 
     cfg = EvalConfig.from_dict(eval_dict)
-    data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, device=device)
+    data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, device=device, image_size=cfg.image_size)
     model = build_anchor(arch, _factory(layer), num_classes=data.num_classes, width=cfg.width,
-                         depth=cfg.depth, generator=torch.Generator().manual_seed(0))
+                         depth=cfg.depth, generator=torch.Generator().manual_seed(0),
+                         branch_init=cfg.branch_init)
     settings = TrainSettings.from_eval_config(cfg, total_steps=warmup + steps)
     settings.progress_every = warmup + steps + 1  # no syncs inside the timed loop
     settings.channels_last = channels_last
