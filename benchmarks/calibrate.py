@@ -1,13 +1,24 @@
-"""Calibration table: does a preset rank layers sensibly?
+"""Calibration table: does a preset rank layers sensibly, over seeds?
 
-Each reference layer (BN-ReLU, GN-ReLU, EvoNorm-B0, EvoNorm-S0) and each
-known-bad layer is evaluated under the preset on every anchor *separately*
-(so one rejection does not hide the other anchors' numbers), and the table
-prints accuracy, verdict and time per (layer, anchor). A preset is calibrated
-when every reference layer passes everywhere, clearly above chance, and every
-bad layer is rejected.
+Each layer (the reference layers, random survivors from a file written by
+`benchmarks.survivors`, and the known-bad layers) is evaluated under the
+preset on every anchor *separately* (so one rejection does not hide the other
+anchors' numbers), for each seed. Layers below the quality gate are still
+trained to the end (the gate's verdict is recorded, not applied), so every
+row has a final score to rank by; probe and stability rejections apply as in
+a search. The table prints, per (layer, anchor), the gate verdicts over the
+seeds, the validation accuracy at the gate and at the end (mean +- sd over
+seeds), and the CPU seconds. A preset is calibrated when every reference
+layer passes everywhere and every bad layer is rejected.
 
-    python -m benchmarks.calibrate --preset cpu-quick --workers 2
+`--compare A.json B.json` puts two runs (e.g. the previous and the current
+cpu-quick) side by side and prints Spearman's rank correlation of the layers'
+mean final scores per anchor, and its spread over seeds: does the cheaper
+proxy rank layers as the dearer one does?
+
+    python -m benchmarks.calibrate --preset cpu-quick --seeds 0,1,2 --workers 2 \
+        --survivors benchmarks/results/random_survivors.json --json current.json
+    python -m benchmarks.calibrate --compare previous.json current.json
     python -m benchmarks.calibrate --preset paper-b --device cuda --dataset synthetic \
         --set steps=200
 """
@@ -24,7 +35,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from multiprocessing import get_context
 
-REFERENCES = ("bn_relu", "gn_relu", "evonorm_b0", "evonorm_s0")
+REFERENCES = ("bn_relu", "gn_relu", "evonorm_b0", "evonorm_b1", "evonorm_b2", "evonorm_s0",
+              "evonorm_s1", "evonorm_s2")
 
 # Layers that must never survive: each with the reason we expect.
 BAD_LAYERS: dict[str, tuple[dict, str]] = {
@@ -57,21 +69,33 @@ def bad_graph(name: str):  # noqa: ANN201 - LayerGraph
     return LayerGraph.from_dict({"format": "layer-graph/1", "name": name, **doc})
 
 
-def _task(kind: str, name: str, arch: str, eval_dict: dict, seed: int, device: str | None,
-          threads: int) -> dict:
+def _task(kind: str, name: str, doc: dict | None, arch: str, eval_dict: dict, seed: int,
+          device: str | None, threads: int) -> dict:
     import torch
 
     torch.set_num_threads(threads)
     from search_engine.config import EvalConfig
     from search_engine.evaluate import evaluate
+    from search_engine.graph import LayerGraph
     from search_engine.library import load_reference
 
     cfg = replace(EvalConfig.from_dict(eval_dict), architectures=(arch,))
-    graph = load_reference(name) if kind == "ref" else bad_graph(name)
+    gate = cfg.quality_gate(10)
+    if doc is not None:
+        graph = LayerGraph.from_dict(doc)
+    else:
+        graph = load_reference(name) if kind == "ref" else bad_graph(name)
     cpu0 = time.process_time()
-    r = evaluate(graph, cfg, seed=seed, device=device)
-    return {"kind": kind, "layer": name, "arch": arch, "status": r.status,
-            "reason": r.rejection_reason, "message": r.message,
+    # gate 0: train to the end whatever the gate says, and judge the gate below
+    r = evaluate(graph, replace(cfg, quality_threshold=0.0), seed=seed, device=device)
+    gate_acc = r.gate_scores.get(arch)
+    status, reason, message = r.status, r.rejection_reason, r.message
+    if status == "evaluated" and cfg.quality_steps > 0 and gate_acc is not None and gate_acc < gate:
+        status, reason = "rejected", "low_quality"
+        message = (f"{arch}: validation accuracy {gate_acc:.1%} after {cfg.quality_steps} steps "
+                   f"is below the {gate:.1%} gate")
+    return {"kind": kind, "layer": name, "arch": arch, "seed": seed, "status": status,
+            "reason": reason, "message": message, "gate_accuracy": gate_acc,
             "accuracy": r.scores.get(arch), "wall": r.timings.get("total", 0.0),
             "cpu": time.process_time() - cpu0, "timings": r.timings, "device": r.device,
             # training loss and accuracy every progress_every steps: tells a blow-up from a slow start
@@ -80,8 +104,9 @@ def _task(kind: str, name: str, arch: str, eval_dict: dict, seed: int, device: s
 
 def _report(row: dict) -> None:
     """Print a finished (layer, anchor) to stderr at once: a full-size run takes hours."""
-    print(f"done: {row['layer']} on {row['arch']}: {row['status']} {row['reason'] or ''} "
-          f"{row['message'] or ''} ({row['wall']:.0f} s)", file=sys.stderr, flush=True)
+    print(f"done: {row['layer']} on {row['arch']} seed {row['seed']}: {row['status']} "
+          f"{row['reason'] or ''} {row['message'] or ''} ({row['cpu']:.0f} CPU-s)", file=sys.stderr,
+          flush=True)
 
 
 def parse_sets(items: list[str]) -> dict:
@@ -108,6 +133,7 @@ def add_preset_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--layers", default=",".join(REFERENCES))
     ap.add_argument("--no-bad", action="store_true")
     ap.add_argument("--out", help="also write the table to this file")
+    ap.add_argument("--label", help="name of this run in --compare (default: the preset)")
 
 
 def preset_eval_config(args: argparse.Namespace):  # noqa: ANN201 - (dict, EvalConfig)
@@ -146,49 +172,195 @@ def run_tasks(task: Callable[..., dict], tasks: list[tuple], common: tuple, work
     return rows
 
 
+def _mean_sd(values: list[float]) -> tuple[float, float]:
+    if not values:
+        return float("nan"), float("nan")
+    mean = sum(values) / len(values)
+    sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
+    return mean, sd
+
+
+def _fmt(values: list[float]) -> str:
+    if not values:
+        return "-"
+    mean, sd = _mean_sd(values)
+    return f"{mean:.3f}" + (f" +-{sd:.3f}" if len(values) > 1 else "")
+
+
+def _ranks(values: list[float]) -> list[float]:
+    """1-based ranks, ties sharing their average rank."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks
+
+
+def spearman(a: list[float], b: list[float]) -> float:
+    """Spearman's rank correlation (Pearson's on average ranks); nan under 3 pairs or no spread."""
+    if len(a) != len(b) or len(a) < 3:
+        return float("nan")
+    ra, rb = _ranks(a), _ranks(b)
+    ma, mb = sum(ra) / len(ra), sum(rb) / len(rb)
+    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb, strict=True))
+    va = sum((x - ma) ** 2 for x in ra) ** 0.5
+    vb = sum((y - mb) ** 2 for y in rb) ** 0.5
+    return cov / (va * vb) if va and vb else float("nan")
+
+
+def _score(row: dict) -> float | None:
+    """A row's final accuracy for ranking: trained rows only (probe/stability rejections have none)."""
+    return row["accuracy"] if row.get("accuracy") is not None else None
+
+
+def table(rows: list[dict], gate: float) -> list[str]:
+    """Per (layer, anchor): gate verdicts over seeds, gate and final accuracy mean +- sd, CPU s."""
+    lines = [f"{'layer':<28} {'anchor':<16} {'gate verdicts':<22} {'at gate':>15} "
+             f"{'final':>15} {'cpu s':>6}"]
+    keys = list(dict.fromkeys((r["kind"], r["layer"], r["arch"]) for r in rows))
+    for kind, layer, arch in keys:
+        cell = [r for r in rows if (r["kind"], r["layer"], r["arch"]) == (kind, layer, arch)]
+        verdicts: dict[str, int] = {}
+        for r in cell:
+            v = "pass" if r["status"] == "evaluated" else r["reason"] or r["status"]
+            verdicts[v] = verdicts.get(v, 0) + 1
+        verdict = ", ".join(f"{k} {n}/{len(cell)}" for k, n in verdicts.items())
+        gates = [r["gate_accuracy"] for r in cell if r.get("gate_accuracy") is not None]
+        finals = [s for r in cell if (s := _score(r)) is not None]
+        cpu = sum(r["cpu"] for r in cell) / len(cell)
+        lines.append(f"{layer[:28]:<28} {arch:<16} {verdict:<22} {_fmt(gates):>15} "
+                     f"{_fmt(finals):>15} {cpu:6.1f}")
+    lines.append(f"(gate {gate:.0%}; rows below it were trained on to rank them; "
+                 "'-' = rejected before training)")
+    return lines
+
+
+def compare(a_rows: list[dict], b_rows: list[dict], a_name: str, b_name: str) -> list[str]:
+    """Rank agreement between two calibration runs, per anchor, over layers both trained."""
+    def means(rows: list[dict]) -> dict[tuple[str, str], float]:
+        acc: dict[tuple[str, str], list[float]] = {}
+        for r in rows:
+            if r["kind"] != "bad" and (s := _score(r)) is not None:
+                acc.setdefault((r["layer"], r["arch"]), []).append(s)
+        return {k: sum(v) / len(v) for k, v in acc.items()}
+
+    def per_seed(rows: list[dict]) -> dict[tuple[str, str, int], float]:
+        return {(r["layer"], r["arch"], r["seed"]): s for r in rows
+                if r["kind"] != "bad" and (s := _score(r)) is not None}
+
+    ma, mb = means(a_rows), means(b_rows)
+    sa, sb = per_seed(a_rows), per_seed(b_rows)
+    archs = list(dict.fromkeys(arch for _, arch in ma if any(k[1] == arch for k in mb)))
+    seeds = sorted({k[2] for k in sa} & {k[2] for k in sb})
+    lines = [f"# rank agreement, {a_name} vs {b_name}: Spearman's rho of final scores across "
+             "layers trained in both (reference layers and random survivors)",
+             f"{'anchor':<16} {'layers':>6} {'rho of means':>13} {'rho per seed (mean +- sd)':>27}"
+             f"  top layer ({a_name} / {b_name})"]
+    overall_a: dict[str, list[float]] = {}
+    overall_b: dict[str, list[float]] = {}
+    for arch in archs:
+        layers = sorted(layer for layer, a in ma if a == arch and (layer, arch) in mb)
+        rho = spearman([ma[(la, arch)] for la in layers], [mb[(la, arch)] for la in layers])
+        rhos = []
+        for seed in seeds:
+            both = [la for la in layers if (la, arch, seed) in sa and (la, arch, seed) in sb]
+            r = spearman([sa[(la, arch, seed)] for la in both], [sb[(la, arch, seed)] for la in both])
+            if r == r:
+                rhos.append(r)
+        top_a = max(layers, key=lambda la: ma[(la, arch)]) if layers else "-"
+        top_b = max(layers, key=lambda la: mb[(la, arch)]) if layers else "-"
+        lines.append(f"{arch:<16} {len(layers):>6} {rho:13.2f} {_fmt(rhos):>27}  {top_a} / {top_b}")
+        for la in layers:
+            overall_a.setdefault(la, []).append(ma[(la, arch)])
+            overall_b.setdefault(la, []).append(mb[(la, arch)])
+    common = [la for la in overall_a if len(overall_a[la]) == len(archs)]
+    rho = spearman([sum(overall_a[la]) / len(archs) for la in common],
+                   [sum(overall_b[la]) / len(archs) for la in common])
+    lines.append(f"{'mean over anchors':<16} {len(common):>6} {rho:13.2f}")
+    return lines
+
+
+def _parse_seeds(text: str) -> list[int]:
+    try:
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise SystemExit(f"--seeds: expected comma-separated integers, got {text!r}") from None
+
+
+def _survivor_layers(path: str) -> list[tuple[str, str, dict]]:
+    with open(path) as fh:
+        doc = json.load(fh)
+    return [("random", s.get("label") or s["document"].get("name", f"random {i}"), s["document"])
+            for i, s in enumerate(doc["survivors"])]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_preset_arguments(ap)
+    ap.add_argument("--seeds", help="comma-separated seeds (default: --seed)")
+    ap.add_argument("--survivors", help="random survivors file (benchmarks.survivors) to rank too")
     ap.add_argument("--json", help="write raw rows as JSON here")
+    ap.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"),
+                    help="print the rank agreement of two runs' --json files and exit")
     args = ap.parse_args(argv)
 
+    if args.compare:
+        runs = []
+        for path in args.compare:
+            with open(path) as fh:
+                runs.append(json.load(fh))
+        names = [run["label"] for run in runs]
+        text = "\n".join([f"# {n}: {run['header']}" for n, run in zip(names, runs, strict=True)]
+                         + compare(runs[0]["rows"], runs[1]["rows"], *names))
+        print(text)
+        if args.out:
+            with open(args.out, "w") as fh:
+                fh.write(text + "\n")
+        return 0
+
     overrides, config = preset_eval_config(args)
-    tasks = [(k, n, a) for k, n in layer_names(args) for a in config.architectures]
+    seeds = _parse_seeds(args.seeds) if args.seeds else [args.seed]
+    layers = [(kind, name, None) for kind, name in layer_names(args) if kind == "ref"]
+    if args.survivors:
+        layers += _survivor_layers(args.survivors)
+    if not args.no_bad:
+        layers += [("bad", name, None) for name in BAD_LAYERS]
+    tasks = [(k, n, d, a, seed) for seed in seeds for k, n, d in layers for a in config.architectures]
 
     start = time.perf_counter()
-    common = (config.to_dict(), args.seed, args.device, args.threads)
-    rows = run_tasks(_task, tasks, common, args.workers, _report)
+    common = (config.to_dict(), args.device, args.threads)
+    rows = run_tasks(_seeded_task, tasks, common, args.workers, _report)
     elapsed = time.perf_counter() - start
 
+    header = (f"preset {args.preset}, overrides {json.dumps(overrides)}, seeds {seeds}")
     lines = [
-        f"# calibration: preset {args.preset}, overrides {json.dumps(overrides)}, seed {args.seed}",
+        f"# calibration: {header}",
         f"# eval config: {json.dumps(config.to_dict())}",
         f"# device {rows[0]['device'] if rows else '?'}, {args.workers} worker(s) x {args.threads} "
         f"thread(s), {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end, "
         f"{elapsed:.0f} s in all",
-        "# each (layer, anchor) evaluated alone: probe -> stability -> quality -> full training",
+        "# each (layer, anchor, seed) evaluated alone: probe -> stability -> quality -> full training",
         "",
-        f"{'layer':<24} {'anchor':<16} {'verdict':<24} {'accuracy':>8} {'wall s':>7} {'cpu s':>7}"
-        "  why rejected",
+        *table(rows, config.quality_gate(10)),
     ]
-    for r in rows:
-        verdict = "pass" if r["status"] == "evaluated" else f"{r['status']}:{r['reason']}"
-        acc = "" if r["accuracy"] is None else f"{r['accuracy']:.3f}"
-        note = f"  {r['message']}" if r["status"] != "evaluated" and r["message"] else ""
-        lines.append(f"{r['layer']:<24} {r['arch']:<16} {verdict:<24} {acc:>8} "
-                     f"{r['wall']:7.1f} {r['cpu']:7.1f}{note}")
     ref_rows = [r for r in rows if r["kind"] == "ref"]
     bad_rows = [r for r in rows if r["kind"] == "bad"]
     ok_refs = all(r["status"] == "evaluated" for r in ref_rows)
     ok_bad = all(r["status"] != "evaluated" for r in bad_rows)
-    per_candidate = {}
-    for r in ref_rows:
-        per_candidate[r["layer"]] = per_candidate.get(r["layer"], 0.0) + r["cpu"]
     verdicts = ([f"reference layers all pass: {ok_refs}"] if ref_rows else []) + (
         [f"bad layers all rejected: {ok_bad}"] if bad_rows else [])
     lines += ["", "; ".join(verdicts)]
+    per_candidate: dict[str, float] = {}
+    for r in ref_rows:
+        per_candidate[r["layer"]] = per_candidate.get(r["layer"], 0.0) + r["cpu"] / len(seeds)
     if per_candidate:
-        lines.append("CPU seconds per full evaluation (all anchors): "
+        lines.append("CPU seconds per full evaluation (all anchors, mean over seeds): "
                      + ", ".join(f"{k} {v:.1f}" for k, v in per_candidate.items()))
     text = "\n".join(lines)
     print(text)
@@ -197,8 +369,14 @@ def main(argv: list[str] | None = None) -> int:
             fh.write(text + "\n")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump(rows, fh, indent=1)
+            json.dump({"label": args.label or args.preset, "header": header,
+                       "config": config.to_dict(), "rows": rows}, fh, indent=1)
     return 0 if ok_refs and ok_bad else 1
+
+
+def _seeded_task(kind: str, name: str, doc: dict | None, arch: str, seed: int, eval_dict: dict,
+                 device: str | None, threads: int) -> dict:
+    return _task(kind, name, doc, arch, eval_dict, seed, device, threads)
 
 
 if __name__ == "__main__":
