@@ -11,8 +11,8 @@ KeyboardInterrupt escapes.
 
 from __future__ import annotations
 
+import logging
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
@@ -23,6 +23,8 @@ from search_engine.config import EvalConfig
 from search_engine.datasets import load_dataset
 from search_engine.rejection import probe_verdict, quality_verdict, stability_test
 from search_engine.trainer import Trainer, TrainSettings, thin_curve
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[dict], None]
 
@@ -98,9 +100,10 @@ def evaluate(
         raise
     except Exception as exc:  # noqa: BLE001 - one bad candidate must never end a search
         result.status, result.rejection_reason = "failed", "error"
-        tb = traceback.extract_tb(exc.__traceback__)
-        where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
-        result.message = f"{type(exc).__name__}: {exc}{where}"[:2000]
+        # The message is shown to whoever launched the search: what went wrong,
+        # not where in our source; the traceback goes to this process's log.
+        log.exception("evaluation failed")
+        result.message = f"{type(exc).__name__}: {exc}"[:2000]
         result.scores = {}
         if dev.type == "cuda":
             torch.cuda.empty_cache()  # after an OOM the next candidate needs the memory

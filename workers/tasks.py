@@ -13,8 +13,8 @@ import importlib
 import logging
 import os
 import socket
+import sys
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -75,10 +75,20 @@ def failure_result(reason: str, message: str, device: str) -> dict:
 
 
 def host_eval_config(eval_config: dict) -> dict:
-    """The search's eval config with this host's data folder (``LAB_DATA_DIR``) where it names none."""
-    if eval_config.get("data_dir"):
-        return eval_config
+    """The search's eval config with this host's data folder (``LAB_DATA_DIR``).
+
+    Always the host's: a folder stored with a search (any written before the
+    API refused them) is ignored, so no client ever picks what a worker reads.
+    """
     return {**eval_config, "data_dir": str(settings.LAB_DATA_DIR)}
+
+
+def internal_failure(what: str, device: str) -> dict:
+    """A failure the engine raised: the traceback goes to this worker's log, the user sees plain words."""
+    log.exception("%s raised", what)
+    kind = type(sys.exc_info()[1]).__name__
+    return failure_result("error", f"The evaluation stopped on an internal error ({kind}); "
+                                   "the server's log has the details.", device)
 
 
 def _retrying(call: Callable[[], Any], *, what: str, tries: int = 5, delay: float = 1.0) -> Any:
@@ -134,8 +144,7 @@ def run_evaluation(job: Any, *, device: str, should_stop: Callable[[], bool], pr
     except SoftTimeLimitExceeded:
         return failure_result("error", f"time limit of {EVAL_SOFT_TIME_LIMIT} s exceeded", device)
     except Exception:
-        log.exception("evaluation of candidate %s raised", job.candidate_id)
-        return failure_result("error", traceback.format_exc(), device)
+        return internal_failure(f"evaluation of candidate {job.candidate_id}", device)
     finally:
         _release_gpu_memory(device)
 
@@ -199,8 +208,7 @@ def run_rerank(work: Any, *, device: str) -> dict:
     except SoftTimeLimitExceeded:
         return failure_result("error", f"time limit of {EVAL_SOFT_TIME_LIMIT} s exceeded", device)
     except Exception:
-        log.exception("rerank job %s raised", work.job_id)
-        return failure_result("error", traceback.format_exc(), device)
+        return internal_failure(f"rerank job {work.job_id}", device)
     finally:
         _release_gpu_memory(device)
 

@@ -16,12 +16,23 @@ log = logging.getLogger(__name__)
 
 
 def config_build(*, preset: Any, overrides: Any) -> Any:
-    """A validated ``SearchConfig`` from a preset name and overrides (``to_dict`` shape)."""
+    """A validated ``SearchConfig`` from a preset name and overrides (``to_dict`` shape).
+
+    Where data sets live is the operator's business (``LAB_DATA_DIR``, read by
+    each worker), never a client's: a path in ``eval.data_dir`` is refused.
+    """
     from search_engine.config import ConfigError
     from search_engine.presets import build_config
 
     if overrides is not None and not isinstance(overrides, dict):
         raise InvalidInput("overrides must be an object", code="bad_value", field="overrides")
+    eval_overrides = (overrides or {}).get("eval")
+    if isinstance(eval_overrides, dict) and eval_overrides.get("data_dir") is not None:
+        raise InvalidInput(
+            "eval.data_dir cannot be set: the server decides where data sets are stored; "
+            "choose one by name with eval.dataset",
+            code="not_allowed", field="eval.data_dir",
+        )
     try:
         return build_config(preset, overrides or None)
     except ConfigError as err:

@@ -147,6 +147,8 @@ def search_clone(*, owner: AbstractBaseUser, search_id: int, name: str | None = 
     if old is None:
         raise NotFound(f"Search {search_id} not found.")
     overrides = dict(old.config)
+    # Searches stored before data locations became the server's may name a path.
+    overrides["eval"] = {**overrides.get("eval", {}), "data_dir": None}
     if budget is not None:
         overrides["budget"] = budget
     best = Candidate.objects.filter(search=old, status=CandidateStatus.EVALUATED, mean_score__isnull=False) \
