@@ -19,6 +19,7 @@ SCHEDULES = ("constant", "cosine")
 MODES = ("B", "S")
 STRATEGIES = ("evolution", "random")
 MAX_GRAPH_NODES = 256  # GRAPH_FORMAT.md's hard cap
+MAX_WALL_SECONDS = 366 * 24 * 3600  # a year: past that a wall-time limit means none
 
 
 class ConfigError(ValueError):
@@ -207,15 +208,15 @@ def _validate_eval(c: EvalConfig) -> None:
     _float("weight_decay", c.weight_decay, lo=0.0, hi=1.0)
     _choice("schedule", c.schedule, SCHEDULES)
     _int("warmup_steps", c.warmup_steps, lo=0, hi=c.steps - 1)
-    _optional("grad_clip", c.grad_clip, _float, lo=0.0, lo_open=True)
+    _optional("grad_clip", c.grad_clip, _float, lo=0.0, hi=1e6, lo_open=True)
     _bool("bf16", c.bf16)
     _int("quality_steps", c.quality_steps, lo=0, hi=c.steps)
     _optional("quality_threshold", c.quality_threshold, _float, lo=0.0, hi=1.0)
     _int("stability_steps", c.stability_steps, lo=0, hi=100_000)
-    _float("stability_threshold", c.stability_threshold, lo=0.0, lo_open=True)
-    _int("progress_every", c.progress_every, lo=1)
-    _optional("train_examples", c.train_examples, _int, lo=1)
-    _optional("val_examples", c.val_examples, _int, lo=1)
+    _float("stability_threshold", c.stability_threshold, lo=0.0, hi=1e30, lo_open=True)
+    _int("progress_every", c.progress_every, lo=1, hi=10_000_000)
+    _optional("train_examples", c.train_examples, _int, lo=1, hi=100_000_000)
+    _optional("val_examples", c.val_examples, _int, lo=1, hi=100_000_000)
     _int("image_size", c.image_size, lo=8, hi=32)
     if c.image_size % 4:
         raise ConfigError("bad_value", "image_size",
@@ -259,7 +260,7 @@ class SearchConfig:
         _int("population_size", self.population_size, lo=2, hi=100_000)
         _int("tournament_size", self.tournament_size, lo=1, hi=self.population_size)
         _int("budget", self.budget, lo=1, hi=10_000_000)
-        _optional("max_wall_seconds", self.max_wall_seconds, _float, lo=0.0, lo_open=True)
+        _optional("max_wall_seconds", self.max_wall_seconds, _float, lo=0.0, hi=MAX_WALL_SECONDS, lo_open=True)
         _int("parallel", self.parallel, lo=1, hi=4096)
         _int("initial_nodes", self.initial_nodes, lo=1, hi=MAX_GRAPH_NODES)
         _int("max_nodes", self.max_nodes, lo=self.initial_nodes, hi=MAX_GRAPH_NODES)

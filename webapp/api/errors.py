@@ -63,6 +63,15 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        # ninja wraps whatever the body parser raised as "Cannot parse request body":
+        # say what was wrong with it instead.
+        cause = exc.__cause__
+        if isinstance(cause, LabError):
+            return lab_error(request, cause)
+        if isinstance(cause, RecursionError):
+            return respond(request, 400, error_body("invalid_request", "The request body is nested too deeply."))
+        if isinstance(cause, ValueError) and exc.status_code == 400:
+            return respond(request, 400, error_body("invalid_request", f"The request body is not valid JSON: {cause}"))
         code = HTTP_CODES.get(exc.status_code, "invalid_request" if exc.status_code < 500 else "server_error")
         return respond(request, exc.status_code, error_body(code, str(exc)))
 

@@ -9,17 +9,27 @@ two databases alike and the client's error a 400.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
+from django.conf import settings
 from ninja.parser import Parser
 
-from webapp.errors import InvalidInput
+from webapp.errors import InvalidInput, LabError
 
 MAX_DEPTH = 64
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number; one too large for a double (``1e999``) is refused, not read as infinity."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:40]} is too large")
+    return value
 
 
 def check_storable(value: Any, *, depth: int = 0, where: str = "body") -> None:
@@ -44,7 +54,10 @@ def check_storable(value: Any, *, depth: int = 0, where: str = "body") -> None:
 
 class StorableJsonParser(Parser):
     def parse_body(self, request) -> Any:
-        data = json.loads(request.body, parse_constant=_reject_constant)
+        # Django checks Content-Length against this limit; a chunked body has none.
+        if len(request.body) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            raise LabError("The request body is too large.", code="too_large", status=413)
+        data = json.loads(request.body, parse_constant=_reject_constant, parse_float=_finite_float)
         check_storable(data)
         return data
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count
@@ -133,7 +132,8 @@ def _wall_time_spent(search: Search, config) -> bool:
     limit = getattr(config, "max_wall_seconds", None)
     if not limit or search.started_at is None:
         return False
-    return timezone.now() >= search.started_at + timedelta(seconds=float(limit))
+    # Elapsed seconds against the limit: no date arithmetic that could overflow.
+    return (timezone.now() - search.started_at).total_seconds() >= float(limit)
 
 
 def engine_result(candidate: Candidate) -> dict:

@@ -123,7 +123,8 @@ class Command(BaseCommand):
         env = child_env()
         web = sup.start(ChildSpec(
             name="web",
-            argv=[sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "webapp.asgi:application"],
+            argv=[sys.executable, "-m", "webapp.runtime.daphne_server", "-b", host, "-p", str(port),
+                  "webapp.asgi:application"],
             env=env,
             ready=lambda: port_open(host, port),
         ))
