@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from webapp.forms import ThrottledAdminAuthenticationForm
 from webapp.models import (
     ApiToken,
     Candidate,
@@ -14,6 +15,9 @@ from webapp.models import (
     Search,
     UserQuota,
 )
+
+# The admin's sign-in says so when it is throttled (the limit itself is in the backend).
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 class LayerVersionInline(admin.TabularInline):

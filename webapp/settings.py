@@ -171,6 +171,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Every sign-in (form, admin, token endpoint) goes through this backend, which
+# counts failures per account and per client (webapp/services/throttle.py).
+AUTHENTICATION_BACKENDS = ["webapp.auth_backends.ThrottledModelBackend"]
+LAB_LOGIN_FAILURES_PER_ACCOUNT = env_int("LAB_LOGIN_FAILURES_PER_ACCOUNT", 5, minimum=1)
+LAB_LOGIN_FAILURES_PER_CLIENT = env_int("LAB_LOGIN_FAILURES_PER_CLIENT", 20, minimum=1)
+LAB_LOGIN_WINDOW = env_int("LAB_LOGIN_WINDOW", 15 * 60, minimum=1)
+LAB_SIGNUPS_PER_CLIENT = env_int("LAB_SIGNUPS_PER_CLIENT", 5, minimum=1)
+LAB_SIGNUP_WINDOW = env_int("LAB_SIGNUP_WINDOW", 3600, minimum=1)
+# Reverse proxies in front of the web server that append to X-Forwarded-For
+# (1 behind one nginx); 0 trusts no such header and uses the peer's address.
+LAB_PROXY_HOPS = env_int("LAB_PROXY_HOPS", 0, minimum=0, maximum=5)
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"

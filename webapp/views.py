@@ -16,6 +16,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from webapp.forms import ThrottledAuthenticationForm
+from webapp.services.throttle import Throttled, client_address, signup_check, signup_record
+
 log = logging.getLogger(__name__)
 
 ENTRY = "src/main.tsx"
@@ -63,15 +66,30 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(settings.LOGIN_REDIRECT_URL)
     form = UserCreationForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect(settings.LOGIN_REDIRECT_URL)
+    if request.method == "POST":
+        client = client_address(request)
+        try:
+            signup_check(client=client)
+        except Throttled as exc:
+            form.add_error(None, exc.message)
+            return render(request, "registration/signup.html", {"form": form}, status=429)
+        if form.is_valid():
+            user = form.save()
+            signup_record(client=client)
+            login(request, user, backend="webapp.auth_backends.ThrottledModelBackend")
+            return redirect(settings.LOGIN_REDIRECT_URL)
     return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
 
 
 class LabLoginView(LoginView):
     redirect_authenticated_user = True
+    form_class = ThrottledAuthenticationForm
+
+    def form_invalid(self, form: ThrottledAuthenticationForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        if form.throttled:
+            response.status_code = 429
+        return response
 
 
 class LabLogoutView(LogoutView):

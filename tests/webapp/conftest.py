@@ -42,6 +42,22 @@ class SentTasks(list):
 
 
 @pytest.fixture(autouse=True)
+def fresh_throttles():
+    """Sign-in and sign-up counters live in Redis: each test starts with none."""
+    from webapp.services.throttle import PREFIX, redis_client
+
+    def clear() -> None:
+        client = redis_client()
+        for kind in ("login-account", "login-client", "signup-client"):
+            for key in client.scan_iter(f"{PREFIX}{kind}:*"):
+                client.delete(key)
+
+    clear()
+    yield
+    clear()
+
+
+@pytest.fixture(autouse=True)
 def fast_passwords(settings):
     """Real hashing costs ~0.3 s a user; these tests are not about it."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -50,7 +50,11 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(LabError)
     def lab_error(request: HttpRequest, exc: LabError) -> HttpResponse:
-        return respond(request, exc.status, {"error": exc.as_dict()})
+        response = respond(request, exc.status, {"error": exc.as_dict()})
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            response["Retry-After"] = str(retry_after)
+        return response
 
     @api.exception_handler(ValidationError)
     def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:

@@ -88,6 +88,12 @@ class TokenIn(StrictIn):
     name: str = Field(min_length=1, max_length=100)
 
 
+class TokenObtainIn(StrictIn):
+    username: str = Field(min_length=1, max_length=150)
+    password: str = Field(min_length=1, max_length=4096)
+    name: str = Field(min_length=1, max_length=100)
+
+
 class TokenOut(Schema):
     id: int
     name: str

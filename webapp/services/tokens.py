@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from django.contrib.auth import authenticate
 from django.contrib.auth.models import AbstractBaseUser
+from django.http import HttpRequest
 from django.utils import timezone
 
-from webapp.errors import NotFound
+from webapp.errors import LabError, NotFound
 from webapp.models import ApiToken
 from webapp.services.names import name_clean
 
@@ -25,6 +27,18 @@ def token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, name=name, prefix=secret[:10], key_hash=token_hash(secret))
     return token, secret
+
+
+def token_create_with_password(*, request: HttpRequest, username: str, password: str,
+                               name: str) -> tuple[ApiToken, str]:
+    """A token for a script that has only the account's credentials; throttled like the sign-in form."""
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        throttled = getattr(request, "lab_throttled", None)
+        if throttled is not None:
+            raise throttled
+        raise LabError("Wrong username or password.", code="invalid_credentials", status=401)
+    return token_create(user=user, name=name)
 
 
 def token_delete(*, user: AbstractBaseUser, token_id: int) -> None:
