@@ -159,6 +159,10 @@ LAB_REAPER_INTERVAL = env_float("LAB_REAPER_INTERVAL", 30.0, minimum=0.5)
 LAB_MAX_ATTEMPTS = env_int("LAB_MAX_ATTEMPTS", 3, minimum=1)
 LAB_QUOTA_SEARCHES = env_int("LAB_QUOTA_SEARCHES", 3, minimum=1)
 LAB_QUOTA_IN_FLIGHT = env_int("LAB_QUOTA_IN_FLIGHT", 16, minimum=1)
+# Storage: one graph document (compact JSON), and all a user keeps (layers,
+# their versions, searches' configs and seed layers), in bytes.
+LAB_MAX_DOCUMENT_BYTES = env_int("LAB_MAX_DOCUMENT_BYTES", 256 * 1024, minimum=1024)
+LAB_QUOTA_STORAGE_BYTES = env_int("LAB_QUOTA_STORAGE_BYTES", 50 * 1024 * 1024, minimum=1024)
 LAB_PROGRESS_MIN_INTERVAL = env_float("LAB_PROGRESS_MIN_INTERVAL", 0.25, minimum=0.0)
 LAB_DATA_DIR = Path(env_str("LAB_DATA_DIR", str(VAR_DIR / "data"))).resolve()
 # Where workers evaluate: auto (CUDA when torch sees a GPU, else CPU), cpu, cuda, cuda:N.

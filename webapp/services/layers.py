@@ -12,6 +12,8 @@ from webapp.models import Layer, LayerVersion
 from webapp.selectors.layers import layer_get
 from webapp.services.graphs import ParsedLayer, graph_parse
 from webapp.services.names import name_clean
+from webapp.services.quotas import quota_lock
+from webapp.services.storage import document_check_size, document_size, storage_check
 
 
 def _add_version(*, layer: Layer, name: str, parsed: ParsedLayer) -> LayerVersion:
@@ -30,6 +32,9 @@ def _add_version(*, layer: Layer, name: str, parsed: ParsedLayer) -> LayerVersio
 def layer_create(*, owner: AbstractBaseUser, name: str, document: Any) -> Layer:
     name = name_clean(name=name)
     parsed = graph_parse(document=document)
+    size = document_check_size(document=parsed.document)
+    quota_lock(user_id=owner.pk)
+    storage_check(user_id=owner.pk, adding=2 * size)  # the layer and its first version
     layer = Layer.objects.create(
         owner=owner,
         name=name,
@@ -48,7 +53,11 @@ def layer_update(*, owner: AbstractBaseUser, layer_id: int, name: str, document:
     """Save a new version of the layer."""
     name = name_clean(name=name)
     parsed = graph_parse(document=document)
+    size = document_check_size(document=parsed.document)
+    quota_lock(user_id=owner.pk)
     layer = layer_get(owner=owner, layer_id=layer_id, for_update=True)
+    # A new version is added and the layer's document replaced.
+    storage_check(user_id=owner.pk, adding=2 * size - document_size(layer.document))
     layer.name = name
     layer.document = parsed.document
     layer.canonical_hash = parsed.canonical_hash
@@ -63,6 +72,7 @@ def layer_update(*, owner: AbstractBaseUser, layer_id: int, name: str, document:
 @transaction.atomic
 def layer_restore(*, owner: AbstractBaseUser, layer_id: int, version: int) -> Layer:
     """Save a new version equal to ``version``."""
+    quota_lock(user_id=owner.pk)  # before the layer row, as everywhere
     layer = layer_get(owner=owner, layer_id=layer_id, for_update=True)
     old = LayerVersion.objects.filter(layer=layer, version=version).first()
     if old is None:

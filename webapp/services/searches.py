@@ -33,6 +33,7 @@ from webapp.services.graphs import graph_from_stored
 from webapp.services.names import name_clean
 from webapp.services.quotas import quota_check_new_search, quota_lock
 from webapp.services.rerank import rerank_jobs_stop
+from webapp.services.storage import document_size, storage_check
 
 MAX_SEEDS = 100
 CLONE_SEEDS = 5
@@ -66,16 +67,18 @@ def search_create(
     graphs = [graph_from_stored(document=d) for d in documents]
     graphs += [engine.reference_graph(name=ref) for ref in seed_references]
     evo = engine.evolution_new(config=config, seed=seed, seed_graphs=graphs)
+    seed_documents = [g.to_dict() for g in graphs]
     with transaction.atomic():
         quota = quota_lock(user_id=owner.pk)
         quota_check_new_search(quota=quota)
+        storage_check(user_id=owner.pk, adding=document_size(config.to_dict()) + document_size(seed_documents))
         search = Search.objects.create(
             owner=owner,
             name=name,
             preset=preset,
             config=config.to_dict(),
             seed=seed,
-            seed_documents=[g.to_dict() for g in graphs],
+            seed_documents=seed_documents,
             cloned_from=cloned_from,
             engine_state=evo.state_dict(compact=True),
         )
