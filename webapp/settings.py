@@ -38,6 +38,31 @@ DEBUG = env_bool("LAB_DEBUG", False)
 ALLOWED_HOSTS = env_list("LAB_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("LAB_CSRF_TRUSTED_ORIGINS", [])
 
+# --- HTTPS (behind a TLS-terminating proxy; docs/DEPLOY.md) --------------------
+# LAB_HTTPS=true is the one switch a deployment needs: redirect plain HTTP,
+# Secure cookies, HSTS. Each part can be set on its own too.
+LAB_HTTPS = env_bool("LAB_HTTPS", False)
+SECURE_SSL_REDIRECT = env_bool("LAB_SSL_REDIRECT", LAB_HTTPS)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("LAB_SECURE_COOKIES", LAB_HTTPS)
+SECURE_HSTS_SECONDS = env_int("LAB_HSTS_SECONDS", 365 * 24 * 3600 if LAB_HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LAB_HSTS_INCLUDE_SUBDOMAINS", LAB_HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("LAB_HSTS_PRELOAD", LAB_HTTPS)
+# The header the proxy sets to say the client used HTTPS (value "https"),
+# e.g. X-Forwarded-Proto; empty: none (daphne itself then decides).
+_proxy_ssl_header = env_str("LAB_PROXY_SSL_HEADER", "X-Forwarded-Proto" if LAB_HTTPS else "").strip()
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https") if _proxy_ssl_header else None
+)
+# Sent with every response (webapp.middleware.ContentSecurityPolicyMiddleware).
+# The built front end needs nothing outside these; inline style attributes are
+# how React Flow and ECharts position things. Empty: send none.
+LAB_CSP = env_str(
+    "LAB_CSP",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+).strip()
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -60,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "webapp.middleware.ApiErrorShapeMiddleware",
+    "webapp.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "webapp.urls"
