@@ -20,6 +20,7 @@ from webapp.services.candidates import candidate_progress, candidate_start
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 ORIGIN = (b"origin", b"http://localhost")
+HOST = (b"host", b"localhost")  # a browser always sends it; the origin check compares against it
 
 
 def session_cookie(user) -> bytes:
@@ -52,7 +53,7 @@ def search(user):
 
 def communicator(search_id: int, *, cookie: bytes | None = None, after: int | None = None,
                  origin=ORIGIN) -> WebsocketCommunicator:
-    headers = [origin] if origin else []
+    headers = [HOST, origin] if origin else [HOST]
     if cookie is not None:
         headers.append((b"cookie", cookie))
     path = f"/ws/searches/{search_id}/" + (f"?after={after}" if after is not None else "")
@@ -156,7 +157,7 @@ async def test_ping_and_bad_messages(cookie, search):
 async def test_bad_after_is_treated_as_zero(cookie, search):
     stored = await stored_seqs(search)
     comm = WebsocketCommunicator(application, f"/ws/searches/{search.pk}/?after=abc",
-                                 headers=[ORIGIN, (b"cookie", cookie)])
+                                 headers=[HOST, ORIGIN, (b"cookie", cookie)])
     assert (await comm.connect())[0]
     assert [e["seq"] for e in await receive_events(comm, len(stored))] == stored
     await comm.disconnect()

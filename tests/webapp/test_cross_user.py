@@ -95,7 +95,8 @@ def test_admin_is_not_for_users(other_api):
 @pytest.mark.asyncio
 async def test_websocket_of_another_user_is_4404(victim_objects, other_cookie_header, close_thread_connections):
     comm = WebsocketCommunicator(application, f"/ws/searches/{victim_objects['search_id']}/?after=0",
-                                 headers=[(b"origin", b"http://localhost"), other_cookie_header])
+                                 headers=[(b"host", b"localhost"), (b"origin", b"http://localhost"),
+                                          other_cookie_header])
     await comm.connect()
     assert await comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 4404}
     await comm.disconnect()
