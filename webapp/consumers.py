@@ -11,11 +11,13 @@ event once, in order. Progress events (``seq`` null) are forwarded as they come.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from redis.exceptions import RedisError
 
 from webapp.selectors.events import events_after
 from webapp.selectors.searches import search_owned_exists
@@ -25,13 +27,33 @@ log = logging.getLogger(__name__)
 
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
+# RFC 6455 "Try Again Later": the channel layer (Redis) is down; the client reconnects.
+CLOSE_TRY_AGAIN = 1013
 REPLAY_PAGE = 500
+# What the channel layer raises while Redis is unreachable.
+CHANNEL_LAYER_DOWN = (RedisError, OSError, asyncio.TimeoutError)
 
 
 class SearchEventsConsumer(AsyncJsonWebsocketConsumer):
     search_id: int
     group: str | None = None
     last_seq: int = 0
+    accepted: bool = False
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        """Run the consumer; when Redis goes away, close the socket cleanly with 1013 instead of erroring."""
+        try:
+            await super().__call__(scope, receive, send)
+        except CHANNEL_LAYER_DOWN as exc:
+            log.warning("search stream %s: the channel layer is unreachable (%s); closing with %d",
+                        scope.get("path"), exc, CLOSE_TRY_AGAIN)
+            if not self.accepted:  # a close before accepting would reach the browser as a bare failure
+                await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN})
+
+    async def accept(self, subprotocol=None, headers=None) -> None:  # noqa: ANN001
+        await super().accept(subprotocol, headers)
+        self.accepted = True
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -77,7 +99,10 @@ class SearchEventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            except CHANNEL_LAYER_DOWN:
+                pass  # the group's keys expire with Redis's own (channel layer) expiry
 
     async def receive_json(self, content, **kwargs) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":
