@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery
+from celery import Celery, bootsteps
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
@@ -30,6 +30,7 @@ TASK_EVALUATE = "workers.tasks.evaluate_candidate"
 TASK_RERANK = "workers.tasks.rerank_candidate"
 TASK_ADVANCE = "workers.tasks.advance_search"
 TASK_REAP = "workers.tasks.reap_stale_candidates"
+TASK_RECOVER = "workers.tasks.recover_queued_work"
 
 app = Celery("layerlab", include=["workers.tasks"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -44,6 +45,7 @@ app.conf.update(
         TASK_RERANK: {"queue": EVAL_QUEUE},
         TASK_ADVANCE: {"queue": CONTROL_QUEUE},
         TASK_REAP: {"queue": CONTROL_QUEUE},
+        TASK_RECOVER: {"queue": CONTROL_QUEUE},
     },
     broker_connection_retry_on_startup=True,
     # Keep an evaluation running when the broker connection drops (a Redis
@@ -61,3 +63,23 @@ app.conf.update(
         },
     },
 )
+
+
+class BrokerRecovery(bootsteps.StartStopStep):
+    """Each time a control worker's consumer (re)connects to the broker, it asks for queued work to be
+    enqueued again (``recover_queued_work``).
+
+    Celery restarts a consumer's steps after every lost connection, so this
+    runs at start-up and after each Redis outage or restart: work queued in the
+    database whose message Redis lost (or never got, while it was down) runs
+    without waiting for the reaper's clock (beat).
+    """
+
+    requires = {"celery.worker.consumer.tasks:Tasks"}
+
+    def start(self, c) -> None:  # noqa: ANN001 - Celery's Consumer
+        if CONTROL_QUEUE in {q.name for q in c.task_consumer.queues}:
+            c.app.send_task(TASK_RECOVER, queue=CONTROL_QUEUE)
+
+
+app.steps["consumer"].add(BrokerRecovery)

@@ -18,13 +18,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from billiard.einfo import ExceptionWithTraceback
+from billiard.exceptions import WorkerLostError
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.worker.request import Request
 from django.conf import settings
 
 from workers.celery_app import (
     TASK_ADVANCE,
     TASK_EVALUATE,
     TASK_REAP,
+    TASK_RECOVER,
     TASK_RERANK,
     app,
 )
@@ -56,9 +60,64 @@ _CONTROL_OPTIONS: dict[str, Any] = {
 }
 
 
-def worker_label(hostname: str | None) -> str:
+def worker_label(hostname: str | None, pid: int | None = None) -> str:
     """``<celery node name>/<pid>``: which process holds an attempt."""
-    return f"{hostname or socket.gethostname()}/{os.getpid()}"
+    return f"{hostname or socket.gethostname()}/{pid or os.getpid()}"
+
+
+class _ReleaseOnWorkerLost(Request):
+    """The request as the worker's main process sees it; ``release`` hands back a dead child's attempt.
+
+    When a pool process dies mid-task (OOM killer, SIGKILL, a crash in native
+    code) the main process gets ``WorkerLostError`` here, and with
+    ``acks_late`` + ``reject_on_worker_lost`` puts the message back on the
+    queue. The attempt that process held is first released in the database,
+    so the redelivery starts a new attempt at once instead of finding the
+    candidate "running" until the heartbeat timeout.
+    """
+
+    release: Callable[..., bool]
+
+    def on_failure(self, exc_info, send_failed_event=True, return_ok=False):  # noqa: ANN001, ANN201
+        exc = exc_info.exception
+        if isinstance(exc, ExceptionWithTraceback):
+            exc = exc.exc
+        if isinstance(exc, WorkerLostError) and self.worker_pid and self.args:
+            self._release(int(self.args[0]), worker_label(self.hostname, self.worker_pid))
+        return super().on_failure(exc_info, send_failed_event=send_failed_event, return_ok=return_ok)
+
+    def _release(self, row_id: int, worker: str) -> None:
+        from django.db import connections
+
+        try:
+            released = type(self).release(row_id, worker)
+            log.warning("%s %s: worker process %s died; %s", self.task_name, row_id, worker,
+                        "its attempt is queued again" if released else "it held no running attempt")
+        except Exception:  # the reaper still recovers it after the heartbeat timeout
+            log.exception("could not release the attempt of %s %s held by %s", self.task_name, row_id, worker)
+        finally:
+            # This is the pool's parent: never let a forked child inherit a database connection.
+            connections.close_all()
+
+
+def _release_candidate(candidate_id: int, worker: str) -> bool:
+    from webapp.services import candidate_release_lost_worker
+
+    return candidate_release_lost_worker(candidate_id=candidate_id, worker=worker)
+
+
+def _release_rerank_job(job_id: int, worker: str) -> bool:
+    from webapp.services import rerank_job_release_lost_worker
+
+    return rerank_job_release_lost_worker(job_id=job_id, worker=worker)
+
+
+class EvaluationRequest(_ReleaseOnWorkerLost):
+    release = staticmethod(_release_candidate)
+
+
+class RerankRequest(_ReleaseOnWorkerLost):
+    release = staticmethod(_release_rerank_job)
 
 
 def failure_result(reason: str, message: str, device: str) -> dict:
@@ -156,7 +215,7 @@ def _release_gpu_memory(device: str) -> None:
         torch.cuda.empty_cache()
 
 
-@app.task(bind=True, name=TASK_EVALUATE, **_EVAL_OPTIONS)
+@app.task(bind=True, name=TASK_EVALUATE, Request=EvaluationRequest, **_EVAL_OPTIONS)
 def evaluate_candidate(self, candidate_id: int) -> None:  # noqa: ANN001 - bound task
     """Evaluate one candidate: start an attempt, train with heartbeats, record the result once."""
     from webapp.services import (
@@ -213,7 +272,7 @@ def run_rerank(work: Any, *, device: str) -> dict:
         _release_gpu_memory(device)
 
 
-@app.task(bind=True, name=TASK_RERANK, **_EVAL_OPTIONS)
+@app.task(bind=True, name=TASK_RERANK, Request=RerankRequest, **_EVAL_OPTIONS)
 def rerank_candidate(self, job_id: int) -> None:  # noqa: ANN001 - bound task
     """Rerank one top candidate (a ``RerankJob``): same once-only protocol as evaluations."""
     from webapp.services import rerank_job_heartbeat, rerank_job_record_result, rerank_job_start
@@ -250,3 +309,13 @@ def reap_stale_candidates() -> int:
     if count:
         log.info("reaper handled %d stale candidate(s)", count)
     return count
+
+
+@app.task(name=TASK_RECOVER, **_CONTROL_OPTIONS)
+def recover_queued_work() -> int:
+    """Enqueue queued work again after the control worker (re)connected to the broker."""
+    from webapp.services import broker_recover
+
+    sent = broker_recover()
+    log.info("broker connection (re)established: %d queued task(s) sent again", sent)
+    return sent

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 
 import httpx
 
@@ -184,3 +185,19 @@ def assert_consistent(http: httpx.Client, search_id: int, followed: EventFollowe
         assert [e["seq"] for e in followed.events] == seqs
         assert [e["type"] for e in followed.events] == [e["type"] for e in events]
     return {"detail": detail, "events": events, "candidates": candidates}
+
+
+FIGURES = Path(__file__).resolve().parents[2] / "test-artifacts" / "abuse-figures.json"
+
+
+def record_figures(section: str, **values: object) -> None:
+    """Keep a test's measured figures (requests sent, 5xx seen, seconds to recover) in
+    ``test-artifacts/abuse-figures.json``, one section per test, for the release notes."""
+    FIGURES.parent.mkdir(exist_ok=True)
+    try:
+        data = json.loads(FIGURES.read_text())
+    except (OSError, ValueError):
+        data = {}
+    data[section] = values
+    FIGURES.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    print(f"figures {section}: {values}")

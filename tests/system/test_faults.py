@@ -13,8 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import psutil
 import pytest
@@ -76,15 +75,6 @@ def test_sigkill_of_the_worker_mid_evaluation(lab_factory: Callable[..., LabServ
     again = replay(lab, http, search["id"], until_seq=state["detail"]["last_seq"])
     assert [e["seq"] for e in again] == list(range(1, state["detail"]["last_seq"] + 1))
     http.close()
-
-
-@pytest.fixture
-def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """A Redis this test may restart, on its own socket (never the machine's ``REDIS_URL``)."""
-    sock = Path(tmp_path_factory.mktemp("r")) / "r.sock"
-    box: dict[str, EmbeddedRedis] = {"server": ensure_embedded_redis(sock)}
-    yield box
-    box["server"].stop()
 
 
 def test_redis_restart_mid_search(private_redis: dict, lab_factory: Callable[..., LabServer]) -> None:

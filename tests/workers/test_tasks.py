@@ -247,3 +247,19 @@ def test_a_worker_without_its_device_hands_the_candidate_back_untouched(
     settings.LAB_DEVICE = "cpu"  # a healthy worker takes the retried task
     search = _finished(search)
     assert list(Candidate.objects.filter(search=search).values_list("status", "attempts")) == [("evaluated", 1)]
+
+
+def test_queued_work_whose_messages_the_broker_lost_runs_as_soon_as_a_control_worker_connects(
+    django_user_model, broker, transactional_db, engine: FakeEngine,  # noqa: ANN001
+) -> None:
+    """Issue 11, item 4: no beat, no reaper: the worker's (re)connection to the broker recovers queued work."""
+    user = django_user_model.objects.create_user("lost", password="pw-123456")
+    search = _search(user)
+    assert Candidate.objects.filter(search=search, status="queued").exists()
+    app.control.purge()  # Redis restarted empty: the candidates' messages are gone
+    with real_worker() as finished:  # no beat here: nothing else would ever enqueue them again
+        finished.wait("recover_queued_work", 1)
+        search = _finished(search)
+    assert search.status == "finished"
+    assert all(c.status == "evaluated" for c in Candidate.objects.filter(search=search))
+    _assert_each_recorded_once(search)

@@ -14,7 +14,12 @@ from webapp.services.candidates import (
     candidate_should_abort,
     candidate_start,
 )
-from webapp.services.reaper import candidates_reap_stale
+from webapp.services.reaper import (
+    broker_recover,
+    candidate_release_lost_worker,
+    candidates_reap_stale,
+    rerank_job_release_lost_worker,
+)
 from webapp.services.rerank import (
     RerankWork,
     rerank_job_heartbeat,
@@ -25,6 +30,8 @@ from webapp.services.rerank import (
 __all__ = [
     "EvaluationJob",
     "RerankWork",
+    "broker_recover",
+    "candidate_release_lost_worker",
     "candidate_heartbeat",
     "candidate_progress",
     "candidate_record_result",
@@ -32,6 +39,7 @@ __all__ = [
     "candidate_start",
     "candidates_reap_stale",
     "rerank_job_heartbeat",
+    "rerank_job_release_lost_worker",
     "rerank_job_record_result",
     "rerank_job_start",
     "search_advance",
