@@ -145,9 +145,8 @@ def host_eval_config(eval_config: dict) -> dict:
 def internal_failure(what: str, device: str) -> dict:
     """A failure the engine raised: the traceback goes to this worker's log, the user sees plain words."""
     log.exception("%s raised", what)
-    kind = type(sys.exc_info()[1]).__name__
-    return failure_result("error", f"The evaluation stopped on an internal error ({kind}); "
-                                   "the server's log has the details.", device)
+    exc = sys.exc_info()[1]
+    return failure_result("error", f"{type(exc).__name__}: {exc}"[:2000], device)
 
 
 def _retrying(call: Callable[[], Any], *, what: str, tries: int = 5, delay: float = 1.0) -> Any:

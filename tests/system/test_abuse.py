@@ -102,17 +102,8 @@ def test_fuzzing_every_operation_from_the_schema_gives_no_5xx(lab: LabServer) ->
             except Exception:  # noqa: BLE001 - an operation with nothing to make invalid
                 continue
 
-            @settings(max_examples=EXAMPLES_PER_WRITE if is_write else EXAMPLES_PER_READ, deadline=None,
-                      database=None, derandomize=True, suppress_health_check=list(HealthCheck))
-            @given(case=strategy)
-            def probe(case, label=label) -> None:  # noqa: ANN001
-                response = case.call(base_url=lab.base_url, headers=auth, timeout=30)
-                sent[label] = sent.get(label, 0) + 1
-                if response.status_code >= 500:
-                    server_errors.append(f"{label} {response.status_code} body={case.body!r:.300} "
-                                         f"query={case.query!r:.200} -> {response.text[:300]}")
-
-            probe()
+            _fuzz(strategy, label, EXAMPLES_PER_WRITE if is_write else EXAMPLES_PER_READ,
+                  lambda case, label=label: _send(case, label, lab.base_url, auth, sent, server_errors))
 
     total = sum(sent.values())
     record_figures("schema_fuzzing", requests=total, operations=len(sent), write_operations=len(writes),
@@ -120,6 +111,24 @@ def test_fuzzing_every_operation_from_the_schema_gives_no_5xx(lab: LabServer) ->
     assert server_errors == [], server_errors[:20]
     assert {f"{op.method.upper()} {op.path}" for op in writes} <= set(sent), "a write operation was never fuzzed"
     assert total >= len(writes) * 20
+
+
+def _fuzz(strategy, label: str, examples: int, send) -> None:  # noqa: ANN001
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(case=strategy)
+    def probe(case) -> None:  # noqa: ANN001
+        send(case)
+
+    probe()
+
+
+def _send(case, label: str, base_url: str, auth: dict, sent: dict, server_errors: list) -> None:  # noqa: ANN001
+    response = case.call(base_url=base_url, headers=auth, timeout=30)
+    sent[label] = sent.get(label, 0) + 1
+    if response.status_code >= 500:
+        server_errors.append(f"{label} {response.status_code} body={case.body!r:.300} "
+                             f"query={case.query!r:.200} -> {response.text[:300]}")
 
 
 # --- throttles ------------------------------------------------------------------------

@@ -9,6 +9,7 @@ the search in the same transaction.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,6 +101,16 @@ def downsample(points: list, limit: int = MAX_CURVE_POINTS) -> list:
     return [points[round(i * step)] for i in range(limit)]
 
 
+_SOURCE_LOCATION = re.compile(r"\s+at [\w.-]+\.py:\d+")
+_SERVER_PATH = re.compile(r"(?<![\w.:/])/(?:[\w.@+-]+/)+[\w.@+-]*")
+
+
+def user_message(message: str) -> str:
+    """A worker's failure message as the search's owner sees it: what went wrong, not where on the
+    server (source locations and absolute paths are dropped; workers log the details)."""
+    return _SERVER_PATH.sub("…", _SOURCE_LOCATION.sub("", message))
+
+
 def _clean_result(result: Any) -> dict:
     """A worker's ``EvalResult.to_dict()``, made safe to store; malformed becomes a failure."""
     if not isinstance(result, dict) or result.get("status") not in RESULT_STATUSES:
@@ -115,7 +126,7 @@ def _clean_result(result: Any) -> dict:
     return {
         "status": result["status"],
         "rejection_reason": str(result.get("rejection_reason") or "")[:40],
-        "message": str(result.get("message") or "")[:10_000],
+        "message": user_message(str(result.get("message") or "")[:10_000]),
         "scores": scores,
         "curves": {str(a): downsample(json_safe(c)) for a, c in curves.items() if isinstance(c, list)},
         "timings": json_safe(result.get("timings")) if isinstance(result.get("timings"), dict) else {},

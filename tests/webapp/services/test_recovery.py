@@ -68,3 +68,20 @@ def test_broker_recover_enqueues_queued_work_of_working_searches_only(user, make
     assert sent == len(expected) == 4
     assert sorted(args[0] for _name, args, _q in sent_tasks.named(TASK_EVALUATE)) == sorted(expected)
     assert not sent_tasks.named(TASK_ADVANCE)
+
+
+@pytest.mark.parametrize(("raw", "shown"), [
+    ("TypeError: unsupported operand at datasets.py:120", "TypeError: unsupported operand"),
+    ("FileNotFoundError: [Errno 2] No such file: '/srv/layerlab/data/cifar-10-batches-py/data_batch_1'",
+     "FileNotFoundError: [Errno 2] No such file: '…'"),
+    ("RuntimeError: shapes (4, 3) and (2,) do not match", "RuntimeError: shapes (4, 3) and (2,) do not match"),
+    ("probe: output is constant for x/y ratios", "probe: output is constant for x/y ratios"),
+])
+def test_failure_messages_keep_what_went_wrong_and_drop_where_on_the_server(user, raw, shown) -> None:
+    """Issue 11, item 1: users see failures in their terms; paths and source lines stay in the server log."""
+    from tests.webapp.helpers import result
+
+    search = make_search(user, parallel=1)
+    candidate_id = queued_ids(search)[0]
+    run_one(candidate_id, {**result("failed", reason="error"), "message": raw})
+    assert Candidate.objects.get(pk=candidate_id).message == shown
