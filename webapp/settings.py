@@ -54,11 +54,11 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https") if _proxy_ssl_header else None
 )
 # Sent with every response (webapp.middleware.ContentSecurityPolicyMiddleware).
-# The built front end needs nothing outside these; inline style attributes are
-# how React Flow and ECharts position things. Empty: send none.
+# The built front end, the API docs and the admin need nothing outside these
+# (tests/frontend/test_csp_e2e.py loads every page). Empty: send none.
 LAB_CSP = env_str(
     "LAB_CSP",
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
 ).strip()
