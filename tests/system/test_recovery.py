@@ -49,7 +49,7 @@ def test_redis_kill_without_beat_loses_no_queued_candidate_and_no_new_search(
     private_redis: dict, lab_factory: Callable[..., LabServer],
 ) -> None:
     server: EmbeddedRedis = private_redis["server"]
-    lab = lab_factory(env={**NO_REAPER, "REDIS_URL": server.url}, args=["--no-beat"])
+    lab = lab_factory(env={**NO_REAPER, "REDIS_URL": server.url}, args=["--no-beat", "--eval-workers", "1"])
     assert "beat" not in lab.processes()
     http = lab.client(lab.create_user(lab.unique_name("nob"), "a-long-enough-password"))
     # Two in flight, one eval process: one trains while the other waits in Redis's queue.
@@ -99,7 +99,7 @@ def _candidates(http: httpx.Client, search_id: int) -> list[dict]:
 
 
 def test_a_killed_pool_process_is_redelivered_at_once(lab_factory: Callable[..., LabServer]) -> None:
-    lab = lab_factory(env=NO_REAPER)
+    lab = lab_factory(env=NO_REAPER, args=["--eval-workers", "1"])
     http = lab.client(lab.create_user(lab.unique_name("pool"), "a-long-enough-password"))
     search = launch(http, name="pool kill", overrides=tiny_overrides(budget=3, parallel=1, eval=QUICK_EVAL),
                     seed_references=TRAINABLE_SEEDS)
