@@ -10,9 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 
 from tests.webapp.helpers import make_search
@@ -21,6 +23,13 @@ from webapp.consumers import CLOSE_TRY_AGAIN
 from webapp.runtime.redis import ensure_embedded_redis
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def close_thread_connections():
+    """The database connection sync_to_async's worker thread opened must not outlive the test."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture

@@ -6,7 +6,10 @@ The full ASGI application with a real session; only the handshake is looked at.
 from __future__ import annotations
 
 import pytest
+import pytest_asyncio
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 
 from tests.webapp.helpers import make_search
@@ -14,6 +17,13 @@ from webapp.asgi import application
 from webapp.websocket_origin import origin_allowed, origin_key
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
+
+@pytest_asyncio.fixture(autouse=True)
+async def close_thread_connections():
+    """The database connection sync_to_async's worker thread opened must not outlive the test."""
+    yield
+    await sync_to_async(connections.close_all)()
+
 
 LAB = "127.0.0.1:8000"
 
