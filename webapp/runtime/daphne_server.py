@@ -18,7 +18,8 @@ from twisted.web import http
 
 class LabHTTPChannel(http.HTTPChannel):
     def lineLengthExceeded(self, line: bytes) -> None:  # noqa: N802 - Twisted's name
-        waiting_for_request_line = bool(self._HTTPChannel__first_line)
+        # Twisted's own flag for "the next line is a request line" (private; absent: assume it is).
+        waiting_for_request_line = bool(getattr(self, "_HTTPChannel__first_line", 1))
         status = b"414 URI Too Long" if waiting_for_request_line else b"431 Request Header Fields Too Large"
         self.transport.write(b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         self.loseConnection()
