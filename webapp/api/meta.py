@@ -1,4 +1,4 @@
-"""Read-only catalogues from the engine: ops, reference layers, presets; and who am I."""
+"""Read-only catalogues from the engine: ops, reference layers, presets, data sets; and who am I."""
 
 from __future__ import annotations
 
@@ -36,3 +36,11 @@ def presets(request: HttpRequest) -> Any:
     from search_engine.presets import presets_json
 
     return presets_json()
+
+
+@router.get("/datasets", response=Any)
+def datasets(request: HttpRequest) -> Any:
+    """The data sets a search may name (``eval.dataset``), and whether this server has each one."""
+    from webapp.selectors.datasets import datasets_offered
+
+    return datasets_offered()

@@ -19,6 +19,7 @@ from webapp.models import (
     SearchStatus,
     UserQuota,
 )
+from webapp.selectors.datasets import dataset_is_available, datasets_offered
 from webapp.services import engine
 from webapp.services.advance import (
     STOPPED_REASON,
@@ -54,6 +55,7 @@ def search_create(
     """Create a search and let it propose its first candidates (429 past the user's quota)."""
     name = name_clean(name=name)
     config = engine.config_build(preset=preset, overrides=overrides)
+    _check_dataset(config.eval.dataset)
     if seed is None:
         seed = secrets.randbelow(2**31)
     if len(seed_layer_ids) + len(seed_references) + len(seed_documents) > MAX_SEEDS:
@@ -87,6 +89,14 @@ def search_create(
         search = Search.objects.select_for_update().get(pk=search.pk)
         advance_locked(search=search, quota=quota)
     return search
+
+
+def _check_dataset(name: str) -> None:
+    """Only data sets this server has: a worker would otherwise fail every candidate."""
+    if not dataset_is_available(name=name):
+        offered = ", ".join(d["name"] for d in datasets_offered() if d["available"])
+        raise InvalidInput(f"the data set {name!r} is not available on this server; it offers: {offered}",
+                           code="dataset_unavailable", field="eval.dataset")
 
 
 @contextlib.contextmanager

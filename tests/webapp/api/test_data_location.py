@@ -45,3 +45,21 @@ def test_clone_of_a_search_stored_with_a_path_drops_the_path(api, user):
     response = api.post_json(f"/api/searches/{search.pk}/clone", {"name": "again"})
     assert response.status_code == 201, response.content
     assert response.json()["config"]["eval"]["data_dir"] is None
+
+
+def test_the_server_lists_its_data_sets_and_whether_it_has_each(api, settings, tmp_path):
+    settings.LAB_DATA_DIR = tmp_path  # no CIFAR-10 files here
+    offered = {d["name"]: d for d in api.get("/api/datasets").json()}
+    assert set(offered) == {"cifar10", "digits", "synthetic"}
+    assert offered["digits"]["available"] and offered["synthetic"]["available"]
+    assert not offered["cifar10"]["available"]
+
+
+def test_a_data_set_the_server_lacks_is_refused_by_name(api, settings, tmp_path):
+    settings.LAB_DATA_DIR = tmp_path
+    response = _create(api, eval={"dataset": "cifar10"})
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["field"] == "eval.dataset" and error["code"] == "dataset_unavailable"
+    assert "digits" in error["message"] and str(tmp_path) not in error["message"]
+    assert not Search.objects.exists()
