@@ -42,6 +42,8 @@ export interface StreamOptions {
 
 /** Close codes after which reconnecting cannot help. */
 const FATAL_CODES = new Set([4401, 4403, 4404]);
+/** "Try again later": the server accepted, then found its Redis down. Not a working connection. */
+const TRY_AGAIN = 1013;
 
 export class SearchStream {
   private opts: Required<Omit<StreamOptions, "onState">> & Pick<StreamOptions, "onState">;
@@ -151,6 +153,7 @@ export class SearchStream {
       return;
     }
     this.socket = socket;
+    const attemptBefore = this.attempt;
     socket.onopen = () => {
       if (this.socket !== socket) return;
       this.attempt = 0;
@@ -179,6 +182,9 @@ export class SearchStream {
         this.setState("failed", ev.code);
         return;
       }
+      // An open that the server closed at once with 1013 was no connection:
+      // keep backing off instead of retrying every half second.
+      if (ev.code === TRY_AGAIN) this.attempt = Math.max(this.attempt, attemptBefore);
       this.scheduleReconnect();
     };
   }
