@@ -6,10 +6,25 @@ inputs from the four inputs and the nodes before it. The last node is the
 output; samples without a path of element-wise ops from ``x`` to the output
 (see :func:`output_follows_x`) are drawn again.
 
-Inputs are uniform except where a node that nobody reads yet must be read by
-one of the slots left (see :func:`sample_live_nodes`): with purely uniform
-inputs almost every sampled node is dead (of 4-node samples, 0.3% are fully
-live; a typical one is ``0 / x``), so the node count would mean little.
+Inputs are uniform, within three rules that keep useless structure out (see
+:func:`sample_live_nodes`):
+
+* every node depends on x: one input slot of each node, the *carrier*, takes
+  ``x`` or an earlier node (which depends on x in turn); the other slots may
+  also take the per-channel parameters ``v0``/``v1``. So an aggregation is
+  always a statistic of x, and ``v0``/``v1`` appear only combined with
+  something that depends on x (``v1 * x``, never ``group_var(v1)``);
+* every node is read by a later one (with purely uniform inputs almost every
+  sampled node is dead: of 4-node samples, 0.3% were fully live);
+* ``zero`` is offered only to ``max`` (``max(a, 0)`` is a ReLU; elsewhere it
+  makes a constant, a no-op or a division by zero), and the two inputs of a
+  binary node differ (``a * a`` is ``square(a)``, ``a / a`` is 1).
+
+Before these rules (benchmarks/results/yields_before.txt), 67% of random
+4-node layers held a step that ignores x and 17% computed any statistic of x.
+Patterns the rules let through (``-(-a)``, ``abs(square(a))``, a variance of a
+value constant over its axes, ...) are refused by the search's static checks
+(:mod:`search_engine.static_checks`); no layer template is used.
 
 Every function takes a ``random.Random``; nothing touches global random state.
 """
@@ -20,7 +35,7 @@ import random
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from search_engine.graph import LayerGraph, Node
-from search_engine.ops import INPUT_NAMES, OPS, op_names
+from search_engine.ops import OPS, op_names
 
 MODES = ("B", "S")
 
@@ -29,8 +44,8 @@ MODES = ("B", "S")
 # let the search pick among them.
 GROUP_CHOICES: tuple[int, ...] = (32,)
 
-# About 1 sample in 15 has an element-wise path from x to the output, so
-# this bound is only reached when something is broken.
+# About 1 sample in 4 whose last op is element-wise has an element-wise path
+# from x to the output, so this bound is only reached when something is broken.
 MAX_SAMPLE_ATTEMPTS = 10_000
 
 
@@ -132,33 +147,54 @@ def fresh_id(taken: Collection[str]) -> str:
 
 
 def sample_live_nodes(num_nodes: int, ops: Sequence[str], rng: random.Random) -> list[Node]:
-    """``num_nodes`` nodes in order, each read by a later one (the last is the output).
+    """``num_nodes`` nodes in order, each depending on x and read by a later one
+    (the last is the output), under the rules of the module docstring; ops
+    drawn uniformly from ``ops``, then wired by :func:`wire_nodes`."""
+    return wire_nodes([rng.choice(ops) for _ in range(num_nodes)], rng)
 
-    Ops are drawn first so the number of input slots is known. Each slot takes
-    a uniform choice of the inputs and earlier nodes, unless the unread nodes
-    would otherwise outnumber the slots that can still read them; then it
-    takes an unread node. Every later node has at least one slot, so this
-    count is the only constraint.
+
+def wire_nodes(chosen_ops: Sequence[str], rng: random.Random) -> list[Node]:
+    """Nodes applying ``chosen_ops`` in order, with inputs drawn by the rules of
+    the module docstring.
+
+    Each node's carrier slot (a random one) is filled first, with ``x`` or an
+    earlier node; the other slots with ``x``, ``v0``, ``v1``, an earlier node
+    (and ``zero`` for ``max``), never the value another slot of the node
+    already took. A slot takes an unread node instead when the unread nodes
+    would otherwise outnumber the slots that can still read them (every later
+    node has at least one slot, so this count is the only constraint); unread
+    nodes depend on x, so they may fill a carrier slot too.
     """
-    chosen_ops = [rng.choice(ops) for _ in range(num_nodes)]
+    num_nodes = len(chosen_ops)
     slots_left = sum(OPS[op].arity for op in chosen_ops)
     nodes: list[Node] = []
-    candidates = list(INPUT_NAMES)
+    carriers = ["x"]  # x and the earlier nodes
+    others = ["x", "v0", "v1"]  # what a non-carrier slot may read
     unread: list[str] = []
     for k, op in enumerate(chosen_ops):
         # nodes k..num_nodes-2 will each need a reader among the later slots
         future_needs = num_nodes - 1 - k
-        inputs = []
-        for _ in range(OPS[op].arity):
-            slack = slots_left - future_needs - len(unread)
-            pick = rng.choice(unread) if unread and slack <= 0 else rng.choice(candidates)
+        arity = OPS[op].arity
+        carrier = rng.randrange(arity) if arity > 1 else 0
+        picks = [""] * arity
+        for slot in (carrier, 1 - carrier) if arity == 2 else (0,):
+            if unread and slots_left - future_needs - len(unread) <= 0:
+                pick = rng.choice(unread)
+            elif slot == carrier:
+                pick = rng.choice(carriers)
+            else:
+                pool = others + ["zero"] if op == "max" else others
+                pick = picks[carrier]
+                while pick == picks[carrier]:  # the other slot's value: draw again
+                    pick = rng.choice(pool)
             if pick in unread:
                 unread.remove(pick)
-            inputs.append(pick)
+            picks[slot] = pick
             slots_left -= 1
-        node = Node(id=f"n{k + 1}", op=op, inputs=tuple(inputs), params=sample_params(op, rng))
+        node = Node(f"n{k + 1}", op, tuple(picks), sample_params(op, rng))
         nodes.append(node)
-        candidates.append(node.id)
+        carriers.append(node.id)
+        others.append(node.id)
         unread.append(node.id)
     return nodes
 
@@ -166,16 +202,22 @@ def sample_live_nodes(num_nodes: int, ops: Sequence[str], rng: random.Random) ->
 def random_layer(
     rng: random.Random, *, mode: str, num_nodes: int, name: str = "random"
 ) -> LayerGraph:
-    """A random valid layer of exactly ``num_nodes`` nodes, all live, whose output
-    follows x through element-wise ops (:func:`output_follows_x`).
+    """A random valid layer of exactly ``num_nodes`` nodes, all live and all
+    depending on x, whose output follows x through element-wise ops
+    (:func:`output_follows_x`); see the module docstring for the input rules.
 
+    Samples are drawn until one qualifies; one whose last op is an
+    aggregation cannot, so it is drawn again before its inputs are.
     In mode S no node is a ``batch_*`` op.
     """
     if num_nodes < 1:
         raise ValueError(f"num_nodes must be at least 1, got {num_nodes}")
     ops = allowed_ops(mode)
     for _ in range(MAX_SAMPLE_ATTEMPTS):
-        nodes = sample_live_nodes(num_nodes, ops, rng)
+        chosen = [rng.choice(ops) for _ in range(num_nodes)]
+        if OPS[chosen[-1]].category != "elementwise":
+            continue
+        nodes = wire_nodes(chosen, rng)
         if output_follows_x(nodes, nodes[-1].id):
             return LayerGraph.from_nodes(nodes, nodes[-1].id, name=name)
     raise SamplingError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import pytest
 
@@ -34,6 +35,28 @@ def test_random_layers_are_valid_and_fully_live(mode: str, num_nodes: int) -> No
         assert LayerGraph.from_dict(g.to_dict()).canonical_hash() == g.canonical_hash()
         if mode == "S":
             assert not g.has_batch_ops()
+
+
+@pytest.mark.parametrize("mode", ["B", "S"])
+def test_every_node_depends_on_x_and_zero_feeds_only_max(mode: str) -> None:
+    rng = random.Random(11)
+    for _ in range(2000):
+        nodes = sample_live_nodes(rng.randint(1, 9), allowed_ops(mode), rng)
+        by_id = {n.id: n for n in nodes}
+        for n in nodes:
+            assert "x" in ancestors(by_id, n.id), n
+            assert "zero" not in n.inputs or n.op == "max", n
+            assert len(set(n.inputs)) == len(n.inputs), n
+            if OPS[n.op].category == "aggregation":  # so every statistic is one of x
+                assert n.inputs[0] == "x" or n.inputs[0] in by_id
+
+
+def test_parameters_and_zero_still_appear() -> None:
+    """The rules keep x-independent structure out, not the format's parameters."""
+    rng = random.Random(12)
+    read = Counter(i for _ in range(500) for n in random_layer(rng, mode="B", num_nodes=4).nodes
+                   for i in n.inputs)
+    assert read["v0"] > 50 and read["v1"] > 50 and read["zero"] > 10
 
 
 def test_s_mode_excludes_every_batch_op_and_b_mode_uses_them() -> None:
