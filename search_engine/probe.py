@@ -7,6 +7,10 @@ training pass with momentum 1, so eval mode sees the statistics the layer
 would have converged to instead of their initial values), each with a
 backward pass of a random projection of the output.
 
+Verdicts are judged relative to scale: an output is constant when its spread
+is tiny next to its own magnitude (which follows the input's), so a layer
+whose output is small at input scale 1e-3 but varies passes (``is_constant``).
+
 Everything is deterministic given ``seed``: inputs come from a private
 ``torch.Generator``, never the global RNG.
 """
@@ -22,8 +26,12 @@ import torch
 from search_engine.compiler import compile_graph
 from search_engine.graph import LayerGraph
 
-# Relative spread below which an output counts as constant (bf16-safe is not the
-# point here: the probe runs in float32).
+# An output counts as constant when its spread (max - min) is at most this
+# fraction of its own largest magnitude: a few float32 ulps (2**-23 ~ 1.2e-7),
+# so x / x computed with rounding is constant while x**3 at input scale 1e-3
+# (values ~1e-9) is not. The tolerance used to be absolute below magnitude 1,
+# max(1, |y|): 40% of the layers it called constant were merely small at input
+# scale 1e-3, such as x * instance_var(x).
 _CONSTANT_RTOL = 1e-6
 
 
@@ -41,6 +49,14 @@ def _summary(t: torch.Tensor) -> dict[str, Any]:
         "min": _finite_or_none(t.min().item()),
         "max": _finite_or_none(t.max().item()),
     }
+
+
+def is_constant(y: torch.Tensor) -> bool:
+    """Whether a finite output is constant relative to its own magnitude (which
+    follows the input's scale), not to 1: see ``_CONSTANT_RTOL``."""
+    y = y.detach().double()
+    spread = (y.max() - y.min()).item()
+    return spread <= _CONSTANT_RTOL * y.abs().max().item()
 
 
 def _issue(code: str, message: str, scale: float, mode: str) -> dict[str, Any]:
@@ -71,10 +87,8 @@ def _run(module: torch.nn.Module, x: torch.Tensor, proj: torch.Tensor,
         issues.append(_issue("nan", f"the output has NaN {where}", scale, mode))
     if torch.isinf(y).any():
         issues.append(_issue("inf", f"the output has inf {where}", scale, mode))
-    if check["finite"]:
-        spread = (y.max() - y.min()).abs().item()
-        if spread <= _CONSTANT_RTOL * max(1.0, y.abs().max().item()):
-            issues.append(_issue("constant_output", f"the output is constant {where}", scale, mode))
+    if check["finite"] and is_constant(y):
+        issues.append(_issue("constant_output", f"the output is constant {where}", scale, mode))
     if torch.isnan(flat).any():
         issues.append(_issue("nan_grad", f"a gradient has NaN {where}", scale, mode))
     if torch.isinf(flat).any():

@@ -63,6 +63,51 @@ def test_constant_and_input_independent_outputs_are_flagged() -> None:
     assert {i["mode"] for i in report["issues"] if i["code"] == "zero_grad"} == {"eval"}
 
 
+def layer(*nodes: tuple[str, str, tuple[str, ...]]) -> LayerGraph:
+    return LayerGraph.from_nodes([Node(i, op, args) for i, op, args in nodes], nodes[-1][0])
+
+
+TINY_NOT_CONSTANT = {
+    # at input scale 1e-3 these outputs are ~1e-8 and ~1e-9, and they vary
+    "x * instance_var(x)": layer(("v", "instance_var", ("x",)), ("a", "mul", ("x", "v"))),
+    "x * x^2": layer(("s", "square", ("x",)), ("a", "mul", ("x", "s"))),
+    "x * square(x^2)": layer(("s", "square", ("x",)), ("q", "square", ("s",)),
+                             ("a", "mul", ("x", "q"))),
+}
+TRULY_CONSTANT = {
+    "x * 0": layer(("a", "mul", ("x", "zero"))),
+    "x / x": layer(("a", "div", ("x", "x"))),
+    "x + (-x)": layer(("n", "neg", ("x",)), ("a", "add", ("x", "n"))),
+    "x*v1 / (v1*x)": layer(("a", "mul", ("x", "v1")), ("b", "mul", ("v1", "x")),
+                          ("c", "div", ("a", "b"))),
+}
+
+
+def test_tiny_outputs_that_vary_are_not_constant() -> None:
+    for name, g in TINY_NOT_CONSTANT.items():
+        report = numeric_probe(g, scales=(1e-3,))
+        assert "constant_output" not in _codes(report), name
+        assert max(abs(c["max"]) for c in report["checks"]) < 1e-7, name  # tiny indeed
+
+
+def test_truly_constant_outputs_are_constant_at_every_scale() -> None:
+    for name, g in TRULY_CONSTANT.items():
+        report = numeric_probe(g)
+        scales = {i["scale"] for i in report["issues"] if i["code"] == "constant_output"}
+        assert scales == {1e-3, 1.0, 1e3}, name
+
+
+def test_constant_is_relative_to_the_outputs_own_magnitude() -> None:
+    from search_engine.probe import is_constant
+
+    ramp = torch.linspace(1.0, 2.0, 50, dtype=torch.float64)
+    for scale in (1e-30, 1e-9, 1.0, 1e9):
+        assert not is_constant(ramp * scale)
+        assert is_constant(torch.full((50,), 3.0) * scale)
+        assert is_constant((1 + 1e-8 * ramp) * scale)  # rounding-level wiggle
+    assert is_constant(torch.zeros(5))
+
+
 def test_deterministic_and_leaves_global_rng_alone(references: dict[str, LayerGraph]) -> None:
     g = references["evonorm_s0"]
     torch.manual_seed(123)
