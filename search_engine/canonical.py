@@ -19,14 +19,14 @@ and running buffers (``running_{k}`` for the batch op computed as ``t{k}``).
 from __future__ import annotations
 
 import hashlib
-import json
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from search_engine.ops import FORMAT, OPS, Op
 
 if TYPE_CHECKING:
-    from search_engine.graph import LayerGraph
+    from search_engine.graph import LayerGraph, Node
 
 Ref = str | int  # an input name ("x", "zero", "v0", "v1") or a step index
 
@@ -50,8 +50,7 @@ def running_name(index: int) -> str:
     return f"running_{index}"
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     index: int  # 1-based; the value is t{index}
     op: Op
     args: tuple[Ref, ...]
@@ -110,57 +109,93 @@ class Program:
                 "nodes": nodes, "output": f"t{self.output}"}
 
     def canonical_json(self) -> str:
-        return json.dumps(self.canonical_dict(), sort_keys=True, separators=(",", ":"),
-                          ensure_ascii=True, allow_nan=False)
+        """``json.dumps(self.canonical_dict(), sort_keys=True, separators=(",", ":"),
+        ensure_ascii=True, allow_nan=False)``, written out directly (the search
+        hashes every layer it draws): ids, ops and parameter names need no
+        escaping, parameters are integers, eps and momentum finite floats."""
+        def ref(a: Ref) -> str:
+            return a if isinstance(a, str) else f"t{a}"
+
+        nodes = []
+        for s in self.steps:
+            text = '{"id":"t' + str(s.index) + '","inputs":["' + '","'.join(map(ref, s.args)) \
+                + '"],"op":"' + s.op.name + '"'
+            if s.op.params:
+                text += ',"params":{' + ",".join(
+                    f'"{k}":{int(v)}' for k, v in sorted(s.params.items())) + "}"
+            nodes.append(text + "}")
+        return ('{"eps":' + float.__repr__(self.eps) + ',"format":"' + FORMAT
+                + '","momentum":' + float.__repr__(self.momentum) + ',"nodes":['
+                + ",".join(nodes) + '],"output":"t' + str(self.output) + '"}')
 
     def canonical_hash(self) -> str:
-        return hashlib.sha256(self.canonical_json().encode("ascii")).hexdigest()
+        digest = self.__dict__.get("_hash")
+        if digest is None:  # computed once: programs are shared (see _PROGRAMS)
+            digest = hashlib.sha256(self.canonical_json().encode("ascii")).hexdigest()
+            object.__setattr__(self, "_hash", digest)
+        return digest
 
 
-def _structural_keys(graph: LayerGraph) -> dict[str, str]:
-    keys: dict[str, str] = {name: f"input:{name}" for name in _INPUT_DIMS}
-    for node in graph.live_nodes():  # topological, so inputs are keyed first
-        child = [keys[r] for r in node.inputs]
-        if OPS[node.op].commutative:
-            child.sort()
-        text = json.dumps([node.op, sorted(node.params.items()), child], separators=(",", ":"))
-        keys[node.id] = hashlib.sha256(text.encode("ascii")).hexdigest()
-    return keys
+def structural_text(op: str, params: dict[str, Any], child: list[str]) -> str:
+    """``json.dumps([op, sorted(params.items()), child], separators=(",", ":"))``,
+    written out directly (the search hashes every layer it draws): op names,
+    keys and parameter names need no escaping and parameters are integers."""
+    items = ",".join(f'["{k}",{int(v)}]' for k, v in sorted(params.items()))
+    return '["' + op + '",[' + items + '],["' + '","'.join(child) + '"]]'
+
+
+# Programs by (output's structural key, eps, momentum), which determine them:
+# a search draws the same layer again and again (a duplicate child, a seed),
+# and the order, canonical text and hash need not be redone. Bounded, least
+# recently used out first.
+_PROGRAMS: OrderedDict[tuple[str, float, float], Program] = OrderedDict()
+PROGRAM_CACHE_SIZE = 4096
 
 
 def build_program(graph: LayerGraph) -> Program:
     """Linearise the live part of ``graph`` in canonical order (see module docstring)."""
-    keys = _structural_keys(graph)
-    by_key = {keys[n.id]: n for n in graph.live_nodes()}
-
-    def ordered_inputs(key: str) -> list[str]:
-        node = by_key[key]
+    sha256 = hashlib.sha256
+    keys: dict[str, str] = {name: f"input:{name}" for name in _INPUT_DIMS}
+    # structural key -> (node, its op, its inputs' keys in canonical order)
+    by_key: dict[str, tuple[Node, Op, list[str]]] = {}
+    for node in graph.live_nodes():  # topological, so inputs are keyed first
+        op = OPS[node.op]
         child = [keys[r] for r in node.inputs]
-        return sorted(child) if OPS[node.op].commutative else child
+        if op.commutative:
+            child.sort()
+        key = sha256(structural_text(node.op, node.params, child).encode("ascii")).hexdigest()
+        keys[node.id] = key
+        by_key.setdefault(key, (node, op, child))
+    identity = (keys[graph.output], graph.eps, graph.momentum)
+    cached = _PROGRAMS.get(identity)
+    if cached is not None:
+        _PROGRAMS.move_to_end(identity)
+        return cached
 
-    index: dict[str, int] = {}
-    steps: list[Step] = []
+    index: dict[str, Ref] = {f"input:{k}": k for k in _INPUT_DIMS}
     dims: dict[str, frozenset[str]] = {f"input:{k}": v for k, v in _INPUT_DIMS.items()}
+    steps: list[Step] = []
     # Iterative post-order DFS: a 256-node chain must not depend on the recursion limit.
     stack: list[tuple[str, bool]] = [(keys[graph.output], False)]
     while stack:
         key, expanded = stack.pop()
-        if key in index or key not in by_key:
+        if key in index:
             continue
+        node, op, child = by_key[key]
         if not expanded:
             stack.append((key, True))
-            stack.extend((c, False) for c in reversed(ordered_inputs(key)))
+            stack.extend((c, False) for c in reversed(child))
             continue
-        node = by_key[key]
-        op = OPS[node.op]
-        child = ordered_inputs(key)
-        args: tuple[Ref, ...] = tuple(c[len("input:"):] if c.startswith("input:") else index[c]
-                                      for c in child)
         if op.category == "elementwise":
-            node_dims = frozenset().union(*(dims[c] for c in child))
+            node_dims = dims[child[0]].union(*(dims[c] for c in child[1:]))
         else:
             node_dims = dims[child[0]] & _KEPT_DIMS[op.axes or ""]
         dims[key] = node_dims
         index[key] = len(steps) + 1
-        steps.append(Step(len(steps) + 1, op, args, dict(node.params), node_dims))
-    return Program(tuple(steps), index[keys[graph.output]], graph.eps, graph.momentum)
+        steps.append(Step(len(steps) + 1, op, tuple(index[c] for c in child), dict(node.params),
+                          node_dims))
+    program = Program(tuple(steps), index[keys[graph.output]], graph.eps, graph.momentum)
+    _PROGRAMS[identity] = program
+    if len(_PROGRAMS) > PROGRAM_CACHE_SIZE:
+        _PROGRAMS.popitem(last=False)
+    return program

@@ -104,10 +104,12 @@ class LayerGraph:
         momentum: float = MOMENTUM_DEFAULT,
         name: str = "",
         ui: Mapping[str, Any] | None = None,
+        _checked_nodes: Iterable[Node] = (),
     ) -> None:
         from search_engine.validation import check_graph
 
-        checked = check_graph(nodes, output, eps=eps, momentum=momentum, name=name, ui=ui)
+        checked = check_graph(nodes, output, eps=eps, momentum=momentum, name=name, ui=ui,
+                              checked_nodes=_checked_nodes)
         self.nodes: tuple[Node, ...] = checked.nodes
         self.output: str = output
         self.eps: float = checked.eps
@@ -118,6 +120,10 @@ class LayerGraph:
         self._topo: tuple[str, ...] = checked.order
         self._live: frozenset[str] = checked.live
         self._program: Program | None = None
+        self._hash: str | None = None
+        self._live_nodes: tuple[Node, ...] | None = None
+        self._readers: dict[str, tuple[str, ...]] | None = None
+        self._with_x: frozenset[str] | None = None
 
     # --- construction ---------------------------------------------------------
 
@@ -136,6 +142,14 @@ class LayerGraph:
         return cls(nodes, output, eps=eps, momentum=momentum, name=name, ui=ui)
 
     @classmethod
+    def from_parent(cls, parent: LayerGraph, nodes: Iterable[Node], output: str) -> LayerGraph:
+        """A graph derived from ``parent`` (the search's mutations): same rules,
+        same eps and momentum; nodes taken unchanged from ``parent`` (the same
+        objects) are not checked one by one again, the graph as a whole is."""
+        return cls(nodes, output, eps=parent.eps, momentum=parent.momentum,
+                   _checked_nodes=parent.nodes)
+
+    @classmethod
     def from_dict(cls, doc: Any) -> LayerGraph:
         """Parse a graph document (any JSON value); invalid ones raise :class:`GraphError`."""
         from search_engine.validation import parse_document
@@ -152,6 +166,16 @@ class LayerGraph:
         except (ValueError, TypeError, RecursionError) as exc:
             raise GraphError("bad_json", f"not valid JSON: {exc}") from None
         return cls.from_dict(doc)
+
+    def renamed(self, name: str) -> LayerGraph:
+        """The same graph under another ``name`` (checked like any name; the
+        structure, already valid, is shared instead of checked again)."""
+        from search_engine.validation import check_name
+
+        twin = LayerGraph.__new__(LayerGraph)
+        twin.__dict__.update(self.__dict__)
+        twin.name = check_name(name)
+        return twin
 
     # --- serialisation ----------------------------------------------------------
 
@@ -191,7 +215,9 @@ class LayerGraph:
 
     def canonical_hash(self) -> str:
         """SHA-256 (hex) of :meth:`canonical_json`: equal hashes, equal functions."""
-        return self.program().canonical_hash()
+        if self._hash is None:
+            self._hash = self.program().canonical_hash()
+        return self._hash
 
     # --- structure --------------------------------------------------------------
 
@@ -209,11 +235,33 @@ class LayerGraph:
 
     def live_nodes(self) -> tuple[Node, ...]:
         """Nodes the output depends on, in a topological order (inputs first)."""
-        return tuple(self._by_id[i] for i in self._topo if i in self._live)
+        if self._live_nodes is None:
+            self._live_nodes = tuple(self._by_id[i] for i in self._topo if i in self._live)
+        return self._live_nodes
 
     def dead_nodes(self) -> tuple[Node, ...]:
         """Nodes the output does not depend on, in document order."""
         return tuple(n for n in self.nodes if n.id not in self._live)
+
+    def readers(self) -> dict[str, tuple[str, ...]]:
+        """For each node or input that some node reads: the ids of the nodes reading it."""
+        if self._readers is None:
+            readers: dict[str, list[str]] = {}
+            for n in self.nodes:
+                for i in n.inputs:
+                    readers.setdefault(i, []).append(n.id)
+            self._readers = {k: tuple(v) for k, v in readers.items()}
+        return self._readers
+
+    def depends_on_x(self) -> frozenset[str]:
+        """``x`` and the ids of the nodes whose value depends on it."""
+        if self._with_x is None:
+            found = {"x"}
+            for node_id in self._topo:
+                if any(i in found for i in self._by_id[node_id].inputs):
+                    found.add(node_id)
+            self._with_x = frozenset(found)
+        return self._with_x
 
     def topological_order(self) -> tuple[str, ...]:
         """All node ids, each after its inputs (ties in document order)."""

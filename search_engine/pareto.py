@@ -8,6 +8,7 @@ check them against a brute-force oracle and the web app can reuse them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import ge
 
 Vector = Sequence[float]
 
@@ -16,13 +17,8 @@ def dominates(a: Vector, b: Vector) -> bool:
     """True when ``a`` is at least as good as ``b`` everywhere and better somewhere."""
     if len(a) != len(b):
         raise ValueError(f"vectors of different lengths: {len(a)} and {len(b)}")
-    better = False
-    for x, y in zip(a, b, strict=True):
-        if x < y:
-            return False
-        if x > y:
-            better = True
-    return better
+    # >= everywhere and not equal: better somewhere (a NaN entry dominates nothing)
+    return all(map(ge, a, b)) and list(a) != list(b)
 
 
 def non_dominated_sort(points: Sequence[Vector]) -> list[list[int]]:
@@ -65,11 +61,19 @@ def pareto_front(points: Sequence[Vector]) -> list[int]:
     being transitive) some point already on the front dominates it too. Each
     point is therefore checked against the front found so far only.
     """
-    order = sorted(range(len(points)), key=lambda i: tuple(points[i]), reverse=True)
+    pts = [tuple(p) for p in points]
+    dims = {len(p) for p in pts}
+    if len(dims) > 1:
+        raise ValueError(f"vectors of different lengths: {sorted(dims)}")
+    order = sorted(range(len(pts)), key=pts.__getitem__, reverse=True)
     front: list[int] = []
     for i in order:
-        p = points[i]
-        if not any(dominates(points[j], p) for j in front):
+        p = pts[i]
+        for j in front:  # dominates(pts[j], p), inlined: this runs for every tournament
+            q = pts[j]
+            if q != p and all(map(ge, q, p)):
+                break
+        else:
             front.append(i)
     front.sort()
     return front

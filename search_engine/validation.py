@@ -227,8 +227,33 @@ def _check_node(node: Any, seen: set[str]) -> Node:
     return Node(node.id, node.op, tuple(inputs), params)
 
 
+def _check_known(node: Node, seen: set[str]) -> Node:
+    """A node that passed :func:`_check_node` in a valid graph: only its id's
+    uniqueness in this one is new."""
+    if node.id in seen:
+        raise GraphError("duplicate_id", f"node {show(node.id)}: the id is used twice", node.id)
+    seen.add(node.id)
+    return node
+
+
 def _topological(nodes: tuple[Node, ...]) -> tuple[str, ...]:
-    """Kahn's algorithm, ties broken by document order; raises on a cycle."""
+    """Kahn's algorithm, ties broken by document order; raises on a cycle.
+
+    A list already in topological order (each node after the nodes it reads,
+    as the search writes them) is its own answer: Kahn's algorithm with ties
+    in document order returns it unchanged, so that case is checked first.
+    """
+    earlier: set[str] = set()
+    for n in nodes:
+        for r in n.inputs:
+            if r not in earlier and r not in INPUT_NAMES:
+                break
+        else:
+            earlier.add(n.id)
+            continue
+        break
+    else:
+        return tuple(n.id for n in nodes)
     position = {n.id: i for i, n in enumerate(nodes)}
     pending = {n.id: sum(1 for r in n.inputs if r in position) for n in nodes}
     users: dict[str, list[str]] = {n.id: [] for n in nodes}
@@ -271,6 +296,15 @@ def _ancestors(nodes_by_id: Mapping[str, Node], start: str) -> set[str]:
     return seen
 
 
+def check_name(name: Any) -> str:
+    """A layer's name: a string of at most MAX_NAME_LENGTH characters."""
+    if not isinstance(name, str):
+        raise GraphError("bad_type", f"'name' must be a string, got {show(name)}")
+    if len(name) > MAX_NAME_LENGTH:
+        raise GraphError("out_of_range", f"'name' is {len(name)} characters; at most {MAX_NAME_LENGTH}")
+    return name
+
+
 def check_graph(
     nodes: Iterable[Node],
     output: Any,
@@ -279,8 +313,14 @@ def check_graph(
     momentum: Any,
     name: Any,
     ui: Any,
+    checked_nodes: Iterable[Node] = (),
 ) -> CheckedGraph:
-    """Apply every graph rule; returns normalised nodes and derived structure."""
+    """Apply every graph rule; returns normalised nodes and derived structure.
+
+    ``checked_nodes``: nodes of an already valid graph (the very objects, which
+    are immutable); those among ``nodes`` skip the per-node rules they passed
+    then (id, op, arity, params), not the rules about the whole graph.
+    """
     if isinstance(nodes, str | bytes | Mapping):
         raise GraphError("bad_type", "'nodes' must be a sequence of Node")
     try:
@@ -289,16 +329,15 @@ def check_graph(
         raise GraphError("bad_type", "'nodes' must be a sequence of Node") from None
     if len(node_list) > MAX_NODES:
         raise GraphError("too_many_nodes", f"{len(node_list)} nodes; at most {MAX_NODES} allowed")
-    if not isinstance(name, str):
-        raise GraphError("bad_type", f"'name' must be a string, got {show(name)}")
-    if len(name) > MAX_NAME_LENGTH:
-        raise GraphError("out_of_range", f"'name' is {len(name)} characters; at most {MAX_NAME_LENGTH}")
+    check_name(name)
     eps_value = _number(eps, "eps", EPS_MAX)
     momentum_value = _number(momentum, "momentum", MOMENTUM_MAX)
     if ui is not None:
         _check_ui(dict(ui) if isinstance(ui, Mapping) else ui)
     seen: set[str] = set()
-    checked = tuple(_check_node(n, seen) for n in node_list)
+    trusted = {id(n) for n in checked_nodes}
+    checked = tuple(_check_node(n, seen) if id(n) not in trusted else _check_known(n, seen)
+                    for n in node_list)
     for n in checked:
         for ref in n.inputs:
             if ref not in seen and ref not in INPUT_NAMES:

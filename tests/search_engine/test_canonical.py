@@ -9,6 +9,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from search_engine.canonical import structural_text
 from search_engine.compiler import compile_graph
 from search_engine.graph import LayerGraph, Node
 from search_engine.ops import OPS
@@ -151,3 +152,18 @@ def test_changing_a_live_op_changes_the_hash_when_it_changes_the_function(
     x = torch.randn(4, 6, 3, 3, generator=torch.Generator().manual_seed(1))
     if not _same(_outputs(g, x), _outputs(changed, x)):
         assert changed.canonical_hash() != g.canonical_hash()
+
+
+@settings(max_examples=300, deadline=None)
+@given(layer_graphs(max_nodes=10))
+def test_hand_written_canonical_text_equals_json_dumps(g: LayerGraph) -> None:
+    """The search writes the canonical JSON and the structural keys by hand for
+    speed; they must equal what json.dumps writes, byte for byte."""
+    program = g.program()
+    assert program.canonical_json() == json.dumps(
+        program.canonical_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+        allow_nan=False)
+    for node in g.live_nodes():
+        child = list(node.inputs)
+        assert structural_text(node.op, node.params, child) == json.dumps(
+            [node.op, sorted(node.params.items()), child], separators=(",", ":"))

@@ -350,3 +350,26 @@ def test_mutated_valid_documents_raise_only_graph_error(g: LayerGraph, data: st.
         else:
             parent[path[-1]] = data.draw(structured_json)
     _parse_only_raises_graph_error(doc)
+
+
+def test_from_parent_equals_from_nodes_and_still_checks_what_is_new() -> None:
+    parent = LayerGraph.from_dict(S0)
+    extra = Node("new", "neg", (parent.output,))
+    child = LayerGraph.from_parent(parent, [*parent.nodes, extra], "new")
+    assert child.to_dict() == LayerGraph.from_nodes([*parent.nodes, extra], "new",
+                                                    eps=parent.eps,
+                                                    momentum=parent.momentum).to_dict()
+    bad = [(Node("new", "neg", ("x", "x")), "arity"), (Node("new", "nope", ("x",)), "unknown_op"),
+           (Node(parent.nodes[0].id, "neg", ("x",)), "duplicate_id"),
+           (Node("new", "neg", ("ghost",)), "unknown_input")]
+    for node, code in bad:
+        with pytest.raises(GraphError) as info:
+            LayerGraph.from_parent(parent, [*parent.nodes, node], "new")
+        assert info.value.code == code
+    # the parent's own nodes are trusted, the graph rules are not skipped
+    with pytest.raises(GraphError) as info:
+        LayerGraph.from_parent(parent, [*parent.nodes, parent.nodes[0]], parent.output)
+    assert info.value.code == "duplicate_id"
+    with pytest.raises(GraphError) as info:
+        LayerGraph.from_parent(parent, parent.nodes, "x")
+    assert info.value.code == "unknown_output"
