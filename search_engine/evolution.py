@@ -65,13 +65,14 @@ from search_engine.static_checks import static_refusal
 
 STATE_VERSION = 2
 
-# Bounds on the draws for one proposal. A new tournament is drawn every
-# TRIES_PER_TOURNAMENT children so one parent whose children are all known or
-# refused cannot stall the search; after MAX_CHILD_TRIES a random layer is
-# proposed instead. MAX_RANDOM_TRIES random draws without one that passes
-# every check means the space (or the screen) leaves nothing to propose.
-TRIES_PER_TOURNAMENT = 10
-MAX_CHILD_TRIES = 200
+# Bounds on the draws for one proposal. A new tournament is drawn after
+# TRIES_PER_TOURNAMENT children of one winner (a third per mutation kind) are
+# refused, so one parent whose children are all known or refused cannot stall
+# the search; after MAX_TOURNAMENTS a random layer is proposed instead.
+# MAX_RANDOM_TRIES random draws without one that passes every check means the
+# space (or the screen) leaves nothing to propose.
+TRIES_PER_TOURNAMENT = 30
+MAX_TOURNAMENTS = 20
 MAX_RANDOM_TRIES = 10_000
 
 FUNNEL_KEYS: tuple[str, ...] = (
@@ -111,16 +112,6 @@ class Proposal:
     def from_dict(cls, d: dict[str, Any]) -> Proposal:
         return cls(d["key"], LayerGraph.from_dict(d["document"]), d["parent"], d["mutation"],
                    d["tournament"])
-
-
-@dataclass
-class _Member:
-    """A population member or near-miss: its key, scores, selection vector and graph."""
-
-    key: str
-    scores: dict[str, float]  # final scores (member) or gate accuracies (near-miss)
-    vector: list[float]
-    graph: LayerGraph
 
 
 def rng_state(rng: random.Random) -> list:
@@ -177,8 +168,12 @@ class Evolution:
         self._pending_seeds: list[LayerGraph] = [self._check_seed(g) for g in seed_graphs]
         self._seen: set[str] = set()
         self._in_flight: dict[str, Proposal] = {}  # insertion order = proposal order
-        self._population: list[_Member] = []  # oldest first
-        self._near_misses: list[_Member] = []  # oldest first, at most population_size
+        # population and near-misses (oldest first, at most population_size each) as
+        # the (key, vector) pairs tournaments take; scores and graphs by key
+        self._population: list[tuple[str, Vector]] = []
+        self._near_misses: list[tuple[str, Vector]] = []
+        self._scores: dict[str, dict[str, float]] = {}  # gate accuracies for near-misses
+        self._graphs: dict[str, LayerGraph] = {}
         self._front: list[dict] = []  # {key, scores, vector}
         self._counts = {"proposed": 0, "evaluated": 0, "rejected": 0, "failed": 0}
         self._funnel = dict.fromkeys(FUNNEL_KEYS[:-1], 0)
@@ -222,22 +217,22 @@ class Evolution:
         self._counts["evaluated"] += 1
         scores = {a: float(s) for a, s in (result.get("scores") or {}).items()}
         vector = score_vector(scores, self._architectures)
-        self._population.append(_Member(key, scores, vector, proposal.graph))
+        self._enter(self._population, key, vector, scores, proposal.graph)
         self._front = add_to_front(self._front, key, vector, scores)
         removed = []
         while len(self._population) > self.config.population_size:
-            removed.append(self._population.pop(0).key)  # aging: the oldest goes
+            removed.append(self._leave(self._population))  # aging: the oldest goes
         return {"added": key, "removed": removed}
 
     @property
     def population(self) -> list[dict]:
         """``[{key, scores}]``, oldest first."""
-        return [{"key": m.key, "scores": dict(m.scores)} for m in self._population]
+        return [{"key": k, "scores": dict(self._scores[k])} for k, _ in self._population]
 
     @property
     def near_misses(self) -> list[dict]:
         """``[{key, gate_scores}]`` of the near-misses kept as bootstrap parents, oldest first."""
-        return [{"key": m.key, "gate_scores": dict(m.scores)} for m in self._near_misses]
+        return [{"key": k, "gate_scores": dict(self._scores[k])} for k, _ in self._near_misses]
 
     def pareto_front(self) -> list[str]:
         """Keys of the evaluated candidates on the Pareto front (all evaluated, not
@@ -293,9 +288,8 @@ class Evolution:
         return None
 
     def _pool(self) -> list[tuple[str, Vector]]:
-        return parent_pool([(m.key, m.vector) for m in self._population],
-                           [(m.key, m.vector) for m in self._near_misses],
-                           self.config.tournament_size, bootstrap=self.config.bootstrap)
+        return parent_pool(self._population, self._near_misses, self.config.tournament_size,
+                           bootstrap=self.config.bootstrap)
 
     def _wants_child(self) -> bool:
         cfg = self.config
@@ -310,26 +304,26 @@ class Evolution:
             return False
         return initial_done or self._rng.random() < child_share(pool, cfg.tournament_size)
 
-    def _refused(self, graph: LayerGraph, key: str) -> bool:
-        """Count ``graph`` as drawn and say whether a free check refuses it."""
+    def _accepts(self, graph: LayerGraph) -> bool:
+        """Count ``graph`` as drawn and say whether it passes the free checks
+        (counting the refusal when it does not)."""
         self._funnel["drawn"] += 1
-        reason = "duplicate" if self.seen(key) else static_refusal(graph)
+        reason = "duplicate" if self.seen(graph.canonical_hash()) else static_refusal(graph)
         stage = "refused_static"
         if reason is None and self.screen is not None:
             reason, stage = self.screen(graph), "refused_probe"
         if reason is None:
-            return False
+            return True
         self._funnel[stage] += 1
         self._refusals[reason] = self._refusals.get(reason, 0) + 1
-        return True
+        return False
 
     def _random(self) -> Proposal:
         for _ in range(MAX_RANDOM_TRIES):
             graph = random_layer(self._rng, mode=self.config.mode,
                                  num_nodes=self.config.initial_nodes)
-            key = graph.canonical_hash()
-            if not self._refused(graph, key):
-                return Proposal(key, graph, None, "random", None)
+            if self._accepts(graph):
+                return Proposal(graph.canonical_hash(), graph, None, "random", None)
         raise EvolutionError(
             f"no new random layer of {self.config.initial_nodes} nodes passed the checks in "
             f"{MAX_RANDOM_TRIES} draws: nearly every such layer was proposed or refused already"
@@ -337,29 +331,35 @@ class Evolution:
 
     def _child(self) -> Proposal:
         pool = self._pool()
-        graphs = {m.key: m.graph for m in self._population}
-        graphs.update((m.key, m.graph) for m in self._near_misses)
-        for attempt in range(MAX_CHILD_TRIES):
-            if attempt % TRIES_PER_TOURNAMENT == 0:
-                match = tournament(pool, self.config.tournament_size, self._rng)
-                parent = graphs[match["winner"]]
+        for _ in range(MAX_TOURNAMENTS):
+            match = tournament(pool, self.config.tournament_size, self._rng)
             try:
-                child, kind = mutate(parent, self._rng, self.config.mode, self.config.max_nodes)
+                child, kind = mutate(self._graphs[match["winner"]], self._rng, self.config.mode,
+                                     self.config.max_nodes, attempts=TRIES_PER_TOURNAMENT,
+                                     accept=self._accepts)
             except MutationError:
                 continue
-            key = child.canonical_hash()
-            if not self._refused(child, key):
-                named = LayerGraph.from_nodes(child.nodes, child.output, eps=child.eps,
-                                              momentum=child.momentum,
-                                              name=f"{kind} mutation of {match['winner'][:8]}")
-                return Proposal(key, named, match["winner"], kind, match)
+            named = child.renamed(f"{kind} mutation of {match['winner'][:8]}")
+            return Proposal(child.canonical_hash(), named, match["winner"], kind, match)
         return self._random()
 
     def _add_near_miss(self, key: str, gate_scores: dict, graph: LayerGraph) -> None:
         scores = {a: float(s) for a, s in gate_scores.items()}
         vector = near_miss_vector(scores, self._architectures)
-        self._near_misses.append(_Member(key, scores, vector, graph))
-        del self._near_misses[:-self.config.population_size]
+        self._enter(self._near_misses, key, vector, scores, graph)
+        while len(self._near_misses) > self.config.population_size:
+            self._leave(self._near_misses)
+
+    def _enter(self, members: list, key: str, vector: Vector, scores: dict,
+               graph: LayerGraph) -> None:
+        members.append((key, vector))
+        self._scores[key] = scores
+        self._graphs[key] = graph
+
+    def _leave(self, members: list) -> str:
+        key = members.pop(0)[0]
+        del self._scores[key], self._graphs[key]
+        return key
 
     # --- persistence -------------------------------------------------------------
 
@@ -378,10 +378,10 @@ class Evolution:
             "initial_proposed": self._initial_proposed,
             "pending_seeds": [g.to_dict() for g in self._pending_seeds],
             "in_flight": [p.to_dict() for p in self._in_flight.values()],
-            "population": [{"key": m.key, "scores": m.scores, "document": m.graph.to_dict()}
-                           for m in self._population],
-            "near_misses": [{"key": m.key, "gate_scores": m.scores,
-                             "document": m.graph.to_dict()} for m in self._near_misses],
+            "population": [{"key": k, "scores": self._scores[k],
+                            "document": self._graphs[k].to_dict()} for k, _ in self._population],
+            "near_misses": [{"key": k, "gate_scores": self._scores[k],
+                             "document": self._graphs[k].to_dict()} for k, _ in self._near_misses],
             "front": [{"key": m["key"], "scores": m["scores"]} for m in self._front],
             "compact": compact,
         }
@@ -410,13 +410,14 @@ class Evolution:
         evo._pending_seeds = [LayerGraph.from_dict(d) for d in state["pending_seeds"]]
         proposals = [Proposal.from_dict(p) for p in state["in_flight"]]
         evo._in_flight = {p.key: p for p in proposals}
-        evo._population = [evo._member(m["key"], m["scores"], m["document"])
-                           for m in state["population"]]
-        evo._near_misses = [
-            _Member(m["key"], dict(m["gate_scores"]),
-                    near_miss_vector(m["gate_scores"], evo._architectures),
-                    LayerGraph.from_dict(m["document"]))
-            for m in state.get("near_misses", ())]
+        for m in state["population"]:
+            scores = {a: float(v) for a, v in m["scores"].items()}
+            evo._enter(evo._population, m["key"], score_vector(scores, evo._architectures), scores,
+                       LayerGraph.from_dict(m["document"]))
+        for m in state.get("near_misses", ()):
+            gates = {a: float(v) for a, v in m["gate_scores"].items()}
+            evo._enter(evo._near_misses, m["key"], near_miss_vector(gates, evo._architectures),
+                       gates, LayerGraph.from_dict(m["document"]))
         evo._front = [{**m, "vector": score_vector(m["scores"], evo._architectures)}
                       for m in state["front"]]
         if "funnel" in state:
@@ -427,12 +428,6 @@ class Evolution:
             evo._funnel.update(drawn=c["proposed"], evaluated=c["evaluated"], failed=c["failed"],
                                rejected_other=c["rejected"])
         # what a compact state still knows it has proposed
-        known = {m.key for m in evo._population} | set(evo._in_flight) | {
-            m["key"] for m in evo._front} | {m.key for m in evo._near_misses}
+        known = set(evo._graphs) | set(evo._in_flight) | {m["key"] for m in evo._front}
         evo._seen = set(state.get("seen", ())) | known
         return evo
-
-    def _member(self, key: str, scores: dict, document: dict) -> _Member:
-        scores = {a: float(s) for a, s in scores.items()}
-        return _Member(key, scores, score_vector(scores, self._architectures),
-                       LayerGraph.from_dict(document))

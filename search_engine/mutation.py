@@ -1,28 +1,38 @@
 """The paper's three mutations, one small function each, and ``mutate``.
 
-Each mutation picks a live intermediate node (mutating a dead node would not
-change what the layer computes) and then
+* ``mutate_insert``: inserts a new node into an edge (the edge from a node or
+  input to one of its readers, or the output edge): ``a -> b`` becomes
+  ``a -> new -> b``, the new node applying a random op to ``a`` (and, for a
+  binary op, to one more random value);
+* ``mutate_op``: replaces a live node's op with a different random op;
+* ``mutate_input``: replaces one input of a live node with a random other
+  node or input.
 
-* ``mutate_op``: replaces its op with a different random op;
-* ``mutate_input``: replaces one of its inputs with a random other node or input;
-* ``mutate_node``: replaces it with a freshly sampled node.
+Mutating a dead node would change nothing, so targets are live. New inputs
+are drawn only from values that do not depend on the mutated node (for an
+insert: on the edge's reader), so no mutation can close a cycle. The rules of
+random layers (:mod:`search_engine.random_layers`) hold where a mutation
+chooses: a node keeps an input that depends on x when it had one, ``zero`` is
+offered only to ``max``, and the two inputs of a binary node differ; and, as
+for random layers, the child's output must follow x through element-wise ops
+(a child that breaks this is invalid and drawn again). What a mutation cannot
+see locally (``-(-a)``, ``abs(square(a))``) the search's static checks refuse.
 
-New inputs are drawn only from nodes that do not depend on the mutated node,
-so no mutation can close a cycle. :func:`mutate` picks one of the three at
-random and retries until the child is valid, its output follows ``x``
-through element-wise ops (so it depends on x; see
-:func:`search_engine.random_layers.output_follows_x`), its canonical hash
-differs from the parent's and it respects the node cap, or raises
-:class:`MutationError` after a bounded number of tries.
+:func:`mutate` picks the three kinds in a random order and retries until the
+child is valid, its canonical hash differs from the parent's and it respects
+the node cap, or raises :class:`MutationError` after a bounded number of
+tries. Children hold live nodes only: rewiring an input can leave part of the
+parent dead, and that part is dropped. Growth comes from inserts (the graph
+was once padded with dead random nodes for rewiring to revive, because the
+old third mutation, replacing a node, never added one).
 
-Mutations never add a node by themselves, and rewiring can leave part of the
-parent dead, so without help graphs would only shrink. ``mutate`` therefore
-first tops the parent up with dead random nodes to ``max_nodes`` (as in
-Cartesian GP, where the genotype has a fixed length and a rewired input can
-bring a dead node to life), and prunes whatever is still dead from the child.
-Children hold live nodes only. (A neutral random walk with this rule settles
-around 5 live nodes for a cap of 16; with a reserve of only 2 dead nodes it
-settled around 2, too small for layers such as EvoNorm-B0.)
+Replacing a node by a freshly sampled one (``mutate_node``, the third
+mutation of an earlier version) is not in :data:`MUTATIONS`: it is an op
+change and input changes at once, so the three reach every layer it does,
+and benchmarks.mutations measured that its children pass the free checks
+least often (55% pass the static checks, against 79-95% for the others,
+from BN-ReLU and EvoNorm-S0 under cpu-quick) and shrink the layer most;
+benchmarks/results/mutations.txt has the full table, survivors included.
 """
 
 from __future__ import annotations
@@ -34,21 +44,21 @@ from search_engine.graph import GraphError, LayerGraph, Node
 from search_engine.ops import INPUT_NAMES, OPS
 from search_engine.random_layers import (
     allowed_ops,
-    descendants,
+    ancestors,
     fresh_id,
     output_follows_x,
     sample_node,
     sample_params,
 )
 
-MUTATIONS: tuple[str, ...] = ("op", "input", "node")
+MUTATIONS: tuple[str, ...] = ("insert", "op", "input")
 
 # Most single tries succeed; a bound keeps a pathological parent (e.g. one
-# whose every change breaks the path from x) from hanging the search. The
-# kinds are tried in a random order, each up to a third of the attempts: a
-# kind drawn afresh at every try skewed children towards "op" (56%), which
-# fails least often, and a few kinds drawn at random could all be "input",
-# which can never succeed for a one-node parent such as tanh(x).
+# whose every change breaks validity) from hanging the search. The kinds are
+# tried in a random order, each up to a third of the attempts: a kind drawn
+# afresh at every try skewed children towards the one that fails least often,
+# and a few kinds drawn at random could all be "input", which can never
+# succeed for a one-node parent such as tanh(x) reading only x.
 MAX_MUTATION_ATTEMPTS = 120
 
 
@@ -58,39 +68,115 @@ class MutationError(RuntimeError):
 
 def allowed_inputs(graph: LayerGraph, target: str) -> list[str]:
     """Inputs and nodes ``target`` may read without closing a cycle, in a stable order."""
-    excluded = descendants(graph.nodes, target)
+    readers = graph.readers()
+    excluded, stack = set(), [target]  # target and everything reading it: a cycle
+    while stack:
+        current = stack.pop()
+        if current not in excluded:
+            excluded.add(current)
+            stack.extend(readers.get(current, ()))
     return list(INPUT_NAMES) + [i for i in graph.topological_order() if i not in excluded]
+
+
+def depends_on_x(graph: LayerGraph) -> frozenset[str]:
+    """``x`` and the ids of the nodes that depend on it."""
+    return graph.depends_on_x()
+
+
+def choose_input(
+    candidates: Sequence[str], rng: random.Random, *, op: str, avoid: Sequence[str] = (),
+    need_x: set[str] | None = None,
+) -> str:
+    """A random input for a slot of an ``op`` node, under the random-layer rules:
+    ``zero`` only for ``max``, none of ``avoid`` (the node's other inputs), and
+    one of ``need_x`` when given. Raises MutationError when nothing is left."""
+    pool = [c for c in candidates if c not in avoid and (c != "zero" or op == "max")
+            and (need_x is None or c in need_x)]
+    if not pool:
+        raise MutationError(f"no input fits a slot of {op!r}")
+    return rng.choice(pool)
 
 
 def pick_live_node(graph: LayerGraph, rng: random.Random) -> Node:
     return rng.choice(graph.live_nodes())
 
 
-def replace_node(graph: LayerGraph, new: Node) -> LayerGraph:
-    """The graph with the node of ``new.id`` swapped for ``new`` (raises GraphError)."""
-    nodes = [new if n.id == new.id else n for n in graph.nodes]
-    if not output_follows_x(nodes, graph.output):
-        # the search's own rule, stronger than validation's "depends on x"
+def build_child(graph: LayerGraph, nodes: Sequence[Node], output: str) -> LayerGraph:
+    """The child of ``graph`` made of ``nodes``: nodes the output does not read
+    are dropped before it is built, so it is validated once. A child whose
+    output no longer follows x through element-wise ops (an aggregation put
+    on the only such path) raises GraphError before that, as cheaply as
+    possible: the search would refuse it (static checks)."""
+    by_id = {n.id: n for n in nodes}
+    if not output_follows_x(nodes, output):
         raise GraphError("output_independent_of_x", "no element-wise path from x to the output")
-    return LayerGraph.from_nodes(nodes, graph.output, eps=graph.eps, momentum=graph.momentum)
+    live = ancestors(by_id, output)
+    return LayerGraph.from_parent(graph, [n for n in nodes if n.id in live], output)
+
+
+def replace_node(graph: LayerGraph, new: Node) -> LayerGraph:
+    """The graph with the node of ``new.id`` swapped for ``new``, its dead nodes
+    dropped (raises GraphError)."""
+    return build_child(graph, [new if n.id == new.id else n for n in graph.nodes], graph.output)
+
+
+def mutate_insert(graph: LayerGraph, rng: random.Random, ops: Sequence[str]) -> LayerGraph:
+    """Insert a new node into a random edge of the live graph.
+
+    Invariant: one node more; every old node keeps its op and params; the
+    chosen edge ``a -> b`` (slot of a live node, or the output; never an edge
+    from ``zero``) now runs
+    ``a -> new -> b``, where ``new`` reads ``a`` in a random slot; every other
+    edge is unchanged. For a binary op the other slot takes a value that does
+    not depend on ``b`` (no cycle) and differs from ``a``; when ``a`` does not
+    depend on x (``v1`` in ``v1 * x``), that value does.
+    """
+    edges: list[tuple[str | None, int]] = [(None, 0)]  # None: the output edge
+    # the zero of max(a, 0) is the ReLU's constant, not a value to transform
+    edges += [(n.id, slot) for n in graph.live_nodes() for slot in range(len(n.inputs))
+              if n.inputs[slot] != "zero"]
+    reader, slot = rng.choice(edges)
+    source = graph.output if reader is None else graph.node(reader).inputs[slot]
+    op = rng.choice(ops)
+    new_id = fresh_id({*INPUT_NAMES, *(n.id for n in graph.nodes)})
+    inputs = [source]
+    if OPS[op].arity == 2:
+        candidates = list(INPUT_NAMES) + list(graph.topological_order()) if reader is None \
+            else allowed_inputs(graph, reader)
+        need_x = None if source in depends_on_x(graph) else depends_on_x(graph)
+        inputs.insert(rng.randrange(2),
+                      choose_input(candidates, rng, op=op, avoid=[source], need_x=need_x))
+    new = Node(id=new_id, op=op, inputs=tuple(inputs), params=sample_params(op, rng))
+    nodes = []
+    for n in graph.nodes:
+        if n.id == reader:  # the new node goes just before its reader: the list stays in order
+            rewired = list(n.inputs)
+            rewired[slot] = new_id
+            nodes.append(new)
+            n = Node(n.id, n.op, tuple(rewired), dict(n.params))
+        nodes.append(n)
+    if reader is None:
+        nodes.append(new)
+    return build_child(graph, nodes, new_id if reader is None else graph.output)
 
 
 def mutate_op(graph: LayerGraph, rng: random.Random, ops: Sequence[str]) -> LayerGraph:
     """Replace a live node's op with a different random op from ``ops``.
 
     Invariant: same node id, new op != old op; inputs are kept where the new
-    arity allows (a random subset when it shrinks), missing ones are drawn
-    from nodes that do not depend on this node, so the graph stays acyclic.
+    arity allows (when it shrinks, one input that depends on x if there is
+    one), a missing one is drawn from values that do not depend on this node
+    (no cycle) and differs from the kept one.
     """
     target = pick_live_node(graph, rng)
     op = rng.choice([o for o in ops if o != target.op])
     arity = OPS[op].arity
     kept = list(target.inputs)
     if arity < len(kept):
-        kept = rng.sample(kept, arity)
-    candidates = allowed_inputs(graph, target.id)
+        with_x = [i for i in kept if i in depends_on_x(graph)]
+        kept = [rng.choice(with_x or kept)]
     while len(kept) < arity:
-        kept.append(rng.choice(candidates))
+        kept.append(choose_input(allowed_inputs(graph, target.id), rng, op=op, avoid=kept))
     new = Node(id=target.id, op=op, inputs=tuple(kept), params=sample_params(op, rng))
     return replace_node(graph, new)
 
@@ -98,24 +184,31 @@ def mutate_op(graph: LayerGraph, rng: random.Random, ops: Sequence[str]) -> Laye
 def mutate_input(graph: LayerGraph, rng: random.Random, ops: Sequence[str]) -> LayerGraph:
     """Replace one input of a live node with a different node or input.
 
-    Invariant: same node id and op, exactly one input slot changes, to a node
-    that does not depend on this node (no cycle). ``ops`` is unused; it keeps
-    the three mutations interchangeable.
+    Invariant: same node id and op, exactly one input slot changes, to a value
+    that does not depend on this node (no cycle) and differs from the node's
+    other input; when the slot held the node's only input that depends on x,
+    the new one depends on x too. ``ops`` is unused; it keeps the three
+    mutations interchangeable.
     """
     target = pick_live_node(graph, rng)
     slot = rng.randrange(len(target.inputs))
-    choices = [c for c in allowed_inputs(graph, target.id) if c != target.inputs[slot]]
+    with_x = depends_on_x(graph)
+    others = [i for k, i in enumerate(target.inputs) if k != slot]
+    need_x = None if any(i in with_x for i in others) else with_x
     inputs = list(target.inputs)
-    inputs[slot] = rng.choice(choices)
+    inputs[slot] = choose_input(allowed_inputs(graph, target.id), rng, op=target.op,
+                                avoid=[target.inputs[slot], *others], need_x=need_x)
     new = Node(id=target.id, op=target.op, inputs=tuple(inputs), params=dict(target.params))
     return replace_node(graph, new)
 
 
 def mutate_node(graph: LayerGraph, rng: random.Random, ops: Sequence[str]) -> LayerGraph:
-    """Replace a live node with a freshly sampled one (random op from ``ops``, random inputs).
+    """Replace a live node with a freshly sampled one (random op from ``ops``,
+    random inputs). Not one of :data:`MUTATIONS` (see the module docstring);
+    kept so that benchmarks.mutations can measure it against them.
 
     Invariant: same node id (so its readers and the output are untouched);
-    op and inputs drawn afresh from nodes that do not depend on it (no cycle).
+    op and inputs drawn afresh from values that do not depend on it (no cycle).
     """
     target = pick_live_node(graph, rng)
     new = sample_node(target.id, allowed_inputs(graph, target.id), ops, rng)
@@ -123,31 +216,10 @@ def mutate_node(graph: LayerGraph, rng: random.Random, ops: Sequence[str]) -> La
 
 
 MUTATION_FUNCTIONS: dict[str, Callable[[LayerGraph, random.Random, Sequence[str]], LayerGraph]] = {
+    "insert": mutate_insert,
     "op": mutate_op,
     "input": mutate_input,
-    "node": mutate_node,
 }
-
-
-def pad_with_dead_nodes(
-    graph: LayerGraph, rng: random.Random, ops: Sequence[str], target_nodes: int
-) -> LayerGraph:
-    """Append dead random nodes until the graph has ``target_nodes`` nodes.
-
-    The output and its hash are unchanged; later input mutations can revive
-    these nodes.
-    """
-    nodes = list(graph.nodes)
-    taken = set(INPUT_NAMES) | {n.id for n in nodes}
-    candidates = list(INPUT_NAMES) + list(graph.topological_order())
-    while len(nodes) < target_nodes:
-        node = sample_node(fresh_id(taken), candidates, ops, rng)
-        nodes.append(node)
-        taken.add(node.id)
-        candidates.append(node.id)
-    if len(nodes) == len(graph.nodes):
-        return graph
-    return LayerGraph.from_nodes(nodes, graph.output, eps=graph.eps, momentum=graph.momentum)
 
 
 def prune_dead(graph: LayerGraph) -> LayerGraph:
@@ -172,33 +244,36 @@ def mutate(
     mode: str,
     max_nodes: int,
     *,
-    reserve: int | None = None,
     attempts: int = MAX_MUTATION_ATTEMPTS,
+    kinds: Sequence[str] = MUTATIONS,
+    accept: Callable[[LayerGraph], bool] | None = None,
 ) -> tuple[LayerGraph, str]:
     """A random child of ``graph`` and the mutation kind that made it.
 
-    The child is a valid graph of live nodes only, whose output follows x
-    through element-wise ops, whose canonical hash differs from the parent's, which has at most
-    ``max_nodes`` nodes (see :func:`within_cap`) and which, in mode S, has no
-    ``batch_*`` op.
-    ``reserve`` bounds the dead random nodes offered for revival (default:
-    up to ``max_nodes``). Raises :class:`MutationError` after ``attempts``
+    The child is a valid graph of live nodes only, whose canonical hash
+    differs from the parent's, which has at most ``max_nodes`` nodes (see
+    :func:`within_cap`), which in mode S has no ``batch_*`` op, and which
+    ``accept`` (the search's checks, when given) accepts. A child ``accept``
+    refuses is retried with the same kind, so each kind keeps its share of
+    children however often the checks refuse it. ``kinds`` names the
+    mutations to use (default :data:`MUTATIONS`; ``"node"`` is
+    :func:`mutate_node`). Raises :class:`MutationError` after ``attempts``
     failed tries and ``ValueError`` for an S-mode parent with a live batch op.
     """
+    functions = {**MUTATION_FUNCTIONS, "node": mutate_node}
     ops = allowed_ops(mode)
     live = prune_dead(graph)  # a dead batch op in an editor seed is harmless: dropped here
     if mode == "S" and live.has_batch_ops():
         raise ValueError("an S-mode search cannot mutate a graph that has a batch_* op")
     parent_hash = graph.canonical_hash()
-    target = max_nodes if reserve is None else min(len(live.nodes) + reserve, max_nodes)
-    base = pad_with_dead_nodes(live, rng, ops, target)
-    for kind in rng.sample(MUTATIONS, len(MUTATIONS)):
-        for _ in range(attempts // len(MUTATIONS)):
+    for kind in rng.sample(list(kinds), len(kinds)):
+        for _ in range(attempts // len(kinds)):
             try:
-                child = prune_dead(MUTATION_FUNCTIONS[kind](base, rng, ops))
-            except GraphError:
+                child = prune_dead(functions[kind](live, rng, ops))
+            except (GraphError, MutationError):
                 continue
-            if within_cap(child, graph, max_nodes) and child.canonical_hash() != parent_hash:
+            if (within_cap(child, graph, max_nodes) and child.canonical_hash() != parent_hash
+                    and (accept is None or accept(child))):
                 return child, kind
     raise MutationError(
         f"no valid child of {parent_hash[:12]} differing from it in {attempts} tries"

@@ -354,25 +354,28 @@ def test_random_strategy_never_breeds_but_keeps_the_books() -> None:
 
 
 def test_funnel_counts_every_layer_and_the_budget_only_handed_out_ones() -> None:
-    """A screen that refuses every third layer it sees: refused layers are
-    never proposed and cost no budget; drawn is the sum of the other entries."""
+    """A screen that refuses about a third of the layers (by hash, as a
+    deterministic probe would): refused layers are never proposed and cost no
+    budget; drawn is the sum of the other entries."""
     calls: list[str] = []
+
+    def refuses(key: str) -> bool:
+        return int(key[:8], 16) % 3 == 0
 
     def screen(graph: LayerGraph) -> str | None:
         calls.append(graph.canonical_hash())
-        return "constant_output" if len(calls) % 3 == 0 else None
+        return "constant_output" if refuses(calls[-1]) else None
 
     seeds = [load_reference("evonorm_b0")]
     evo = Evolution(make_config(budget=50), seed=25, screen=screen, seed_graphs=seeds)
-    refused = set()
     log = drive(evo, parallel=3)
-    refused = {k for i, k in enumerate(calls) if (i + 1) % 3 == 0}
     asked = [e[1] for e in log if e[0] == "ask"]
-    assert len(asked) == 50 and not refused & set(asked)
+    assert len(asked) == 50 and not any(refuses(k) for k in asked[1:])
     assert seeds[0].canonical_hash() not in calls  # seed layers skip the screen
     funnel = evo.funnel
     assert list(funnel) == list(FUNNEL_KEYS)
-    assert funnel["refused_probe"] == len(refused) == evo.refusals["constant_output"]
+    refused = sum(refuses(k) for k in calls)
+    assert funnel["refused_probe"] == refused == evo.refusals["constant_output"] > 0
     assert funnel["drawn"] == sum(v for k, v in funnel.items() if k != "drawn")
     told = [fake_result(k) for k in asked]
     assert funnel["evaluated"] == sum(r["status"] == "evaluated" for r in told)
