@@ -250,7 +250,8 @@ def _progress_bar(args: argparse.Namespace, config: SearchConfig, out: Path) -> 
         return None
     initial = 0
     if args.resume:
-        initial = len(json.loads(out.read_text()).get("candidates", []))
+        counts = json.loads(out.read_text()).get("counts", {})
+        initial = sum(counts.get(k, 0) for k in ("evaluated", "rejected", "failed"))
     return _Bar(config.budget, initial)
 
 

@@ -15,6 +15,7 @@ from search_engine import runner
 from search_engine.config import EvalConfig, SearchConfig
 from search_engine.graph import LayerGraph
 from search_engine.library import load_reference
+from search_engine.results_file import events_path, load_candidates, read_events
 
 
 def fake_evaluate(document: dict, eval_config: dict, seed: int, device, deadline) -> dict:  # noqa: ANN001
@@ -64,22 +65,111 @@ def test_results_document_schema(tmp_path: Path) -> None:
     evaluated = {c["key"] for c in cands if c["status"] == "evaluated"}
     assert set(doc["pareto_front"]) <= evaluated
     assert not (tmp_path / "results.json.tmp").exists()
+    assert doc["funnel"]["drawn"] >= 40 and doc["funnel"]["in_flight"] == 0
+    assert all(c["elapsed"] >= 0 and c["cpu"] >= 0 for c in cands)
 
 
-def test_interrupted_then_resumed_equals_uninterrupted(tmp_path: Path) -> None:
+def strip_clocks(doc: dict) -> dict:
+    """A results document without its wall and CPU times (they differ run to run)."""
+    clocks = ("elapsed", "cpu", "elapsed_seconds", "cpu_seconds", "events_file")
+    out = {k: v for k, v in doc.items() if k not in clocks}
+    if "candidates" in out:
+        out["candidates"] = [{k: v for k, v in c.items() if k not in clocks}
+                             for c in out["candidates"]]
+    return out
+
+
+@pytest.mark.parametrize("kill_at", [1, 17, 33])
+def test_killed_then_resumed_equals_uninterrupted(tmp_path: Path, monkeypatch, kill_at: int) -> None:  # noqa: ANN001
+    """Killed at any point (here: between results, and with the checkpoint far
+    behind the log), a resumed run ends exactly like an uninterrupted one."""
+    monkeypatch.setattr(runner, "CHECKPOINT_EVERY", 7)
     whole = run_search(config(), 4, out_path=tmp_path / "a.json")
 
     def interrupt(event: dict) -> None:
-        if event["told"] == 17:
+        if event["told"] == kill_at:
             raise KeyboardInterrupt
 
     out = tmp_path / "b.json"
     with pytest.raises(KeyboardInterrupt):
         run_search(config(), 4, out_path=out, progress=interrupt)
-    assert len(json.loads(out.read_text())["candidates"]) == 17
+    assert len(load_candidates(out)) == kill_at
+    assert json.loads(out.read_text())["events"] < len(read_events(out))  # replay needed
     resumed = run_search(config(), 4, out_path=out, resume=True)
-    strip = lambda d: {k: v for k, v in d.items() if k != "elapsed_seconds"}  # noqa: E731
-    assert strip(resumed) == strip(whole)
+    assert strip_clocks(resumed) == strip_clocks(whole)
+    assert read_events(out) == read_events(tmp_path / "a.json") or all(
+        strip_clocks(a) == strip_clocks(b)
+        for a, b in zip(read_events(out), read_events(tmp_path / "a.json"), strict=True))
+
+
+def test_a_torn_last_line_is_dropped_on_resume(tmp_path: Path) -> None:
+    """A kill in mid-write leaves half a line: resume drops it and redoes that step."""
+    whole = run_search(config(), 4, out_path=tmp_path / "a.json")
+
+    def interrupt(event: dict) -> None:
+        if event["told"] == 20:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "b.json"
+    with pytest.raises(KeyboardInterrupt):
+        run_search(config(), 4, out_path=out, progress=interrupt)
+    log = events_path(out)
+    text = log.read_text()
+    log.write_text(text[: len(text) - 40])  # the last event loses its end
+    resumed = run_search(config(), 4, out_path=out, resume=True)
+    assert strip_clocks(resumed) == strip_clocks(whole)
+
+
+def test_screen_verdicts_are_logged_and_not_probed_again_on_resume(tmp_path: Path,
+                                                                   monkeypatch) -> None:  # noqa: ANN001
+    """With the probe on, each verdict is logged once; a resumed run replays them
+    from the log instead of probing again, and ends like an uninterrupted run."""
+    from search_engine import rejection
+
+    probed: list[str] = []
+    real = rejection.probe_screen
+
+    def counting_screen(seed: int):  # noqa: ANN202
+        screen = real(seed)
+
+        def wrapped(graph):  # noqa: ANN001, ANN202
+            probed.append(graph.canonical_hash())
+            return screen(graph)
+        return wrapped
+
+    monkeypatch.setattr(rejection, "probe_screen", counting_screen)
+    whole = runner.run_search(config(budget=10), 2, out_path=tmp_path / "a.json")
+    assert len(probed) == len(set(probed))  # a layer drawn twice is probed once
+    logged = {k for e in read_events(tmp_path / "a.json") if e["event"] == "ask"
+              for k in e["screened"]}
+    assert logged == set(probed)
+
+    def interrupt(event: dict) -> None:
+        if event["told"] == 6:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "b.json"
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_search(config(budget=10), 2, out_path=out, progress=interrupt)
+    before = {k for e in read_events(out) if e["event"] == "ask" for k in e["screened"]}
+    probed.clear()
+    resumed = runner.run_search(config(budget=10), 2, out_path=out, resume=True)
+    assert before and not before & set(probed)
+    assert strip_clocks(resumed) == strip_clocks(whole)
+
+
+def test_file_cost_grows_linearly(tmp_path: Path) -> None:
+    """The summary written during a search does not grow with it (the candidates
+    go to the append-only log); only the final one lists them."""
+    sizes: list[int] = []
+    out = tmp_path / "s.json"
+
+    def size(event: dict) -> None:
+        sizes.append(out.stat().st_size)
+
+    doc = run_search(config(budget=120, population_size=5), 1, out_path=out, progress=size)
+    assert max(sizes) < 3 * sizes[0] + 20_000
+    assert len(doc["candidates"]) == 120 and doc["candidates"] == load_candidates(out)
 
 
 def test_resume_refuses_another_config(tmp_path: Path) -> None:
@@ -108,7 +198,7 @@ def test_wall_clock_stop_leaves_cut_off_work_in_flight(tmp_path: Path, monkeypat
     doc = run_search(config(max_wall_seconds=3600.0), 1, out_path=out)
     assert len(doc["candidates"]) == 5 and doc["finished"] is False
     assert doc["stopped_reason"] == "max_wall_seconds"
-    assert len(doc["state"]["in_flight"]) == 1
+    assert len(doc["state"]["in_flight"]) == 1 and doc["stopped_reason"] == "max_wall_seconds"
     monkeypatch.setattr(runner, "evaluate_document", fake_evaluate)
     done = run_search(config(max_wall_seconds=3600.0), 1, out_path=out, resume=True)
     assert done["finished"] and len(done["candidates"]) == 40
@@ -133,10 +223,10 @@ def test_the_probe_screens_layers_before_they_cost_budget(tmp_path: Path, monkey
         return fake_evaluate(document, eval_config, seed, device, deadline)
 
     monkeypatch.setattr(runner, "evaluate_document", recording)
-    doc = runner.run_search(config(budget=12), 5, out_path=tmp_path / "p.json")
-    assert len(seen) == 12
+    doc = runner.run_search(config(budget=30), 5, out_path=tmp_path / "p.json")
+    assert len(seen) == 30
     assert all(probe_verdict(LayerGraph.from_dict(d), seed=5).passed for d in seen)
     funnel = doc["funnel"]
     assert funnel["refused_probe"] > 0 and funnel["in_flight"] == 0
     assert funnel["drawn"] == sum(v for k, v in funnel.items() if k != "drawn")
-    assert funnel["drawn"] - funnel["refused_static"] - funnel["refused_probe"] == 12
+    assert funnel["drawn"] - funnel["refused_static"] - funnel["refused_probe"] == 30
