@@ -1,0 +1,50 @@
+"""benchmarks.search_quality, tiny: synthetic data, a budget of 6, one seed.
+
+The real run takes hours; this checks that the table is complete and that a
+second invocation reuses every finished search and evaluation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks import search_quality
+from search_engine.results_file import events_path
+
+TINY = ["eval.dataset=synthetic", 'eval.architectures=["mobilenetv2"]', "eval.steps=6",
+        "eval.quality_steps=3", "eval.stability_steps=1", "eval.quality_threshold=0.0",
+        "eval.eval_batch_size=64", "eval.val_examples=64", "eval.train_examples=256",
+        "population_size=4", "tournament_size=2"]
+
+
+def run(tmp_path: Path, capsys: pytest.CaptureFixture, *extra: str) -> str:
+    argv = ["--seeds", "1", "--budget", "6", "--fresh-seeds", "2", "--workers", "1",
+            "--dir", str(tmp_path), *[a for s in TINY for a in ("--set", s)], *extra]
+    assert search_quality.main(argv) == 0
+    return capsys.readouterr().out
+
+
+def test_tiny_run_prints_the_whole_table_and_resumes(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    first = run(tmp_path, capsys, "--strategies", "evolution")
+    assert " evolution " in first and "BN-ReLU" in first and "re-evaluated" in first
+    log = events_path(tmp_path / "evolution_seed1.json")
+    before = log.read_text()
+
+    out = tmp_path / "table.txt"
+    second = run(tmp_path, capsys, "--out", str(out))
+    assert log.read_text() == before  # the finished search was reused, not run again
+    rows = [line.split() for line in second.splitlines()]
+    evo = next(r for r in rows if r[:2] == ["1", "evolution"])
+    rnd = next(r for r in rows if r[:2] == ["1", "random"])
+    assert evo[4] == rnd[4] == "6"  # trained candidates: the budget
+    assert int(evo[2]) >= 6 and int(rnd[2]) >= 6  # drawn
+    assert "evolution's best beat random search's best: seed 1" in second
+    assert "bn_relu" in second and "+-" in second
+    assert out.read_text().strip() == second.strip()
+    # the baseline and the fresh re-evaluations are files too: a third run computes nothing
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert "bn_relu_seed1.json" in files
+    assert sum(name.startswith("fresh_bn_relu_seed") for name in files) == 2
