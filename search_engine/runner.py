@@ -14,7 +14,6 @@ seed and the same number of workers give the same search, resumed or not.
 
 from __future__ import annotations
 
-import os
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
