@@ -2,7 +2,8 @@
 
 Layers come from `search_engine.random_layers.random_layer` (the preset's
 mode and initial node count, a seeded `random.Random`), are screened by the
-numeric probe, then evaluated under the preset (stability, quality gate,
+static checks and the numeric probe as a search screens its proposals, then
+evaluated under the preset (stability, quality gate,
 training on every anchor) until `--want` have survived or `--draws` layers
 were drawn. The survivors, with their scores, go to a JSON file that
 `benchmarks.calibrate --survivors FILE` ranks next to the reference layers,
@@ -58,11 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     from search_engine.presets import build_config
     from search_engine.random_layers import random_layer
     from search_engine.rejection import probe_verdict
+    from search_engine.static_checks import static_refusal
 
     config = build_config(args.preset, {"eval": parse_sets(args.set)})
     eval_dict = config.eval.to_dict()
     rng = random.Random(args.seed)
-    counts = {"drawn": 0, "refused_probe": 0, "trained": 0}
+    counts = {"drawn": 0, "refused_static": 0, "refused_probe": 0, "trained": 0}
     outcomes: dict[str, int] = {}
     survivors: list[dict] = []
     start = time.perf_counter()
@@ -85,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
                 graph = random_layer(rng, mode=config.mode, num_nodes=config.initial_nodes,
                                      name=f"random {args.seed}:{counts['drawn']}")
                 counts["drawn"] += 1
+                if static_refusal(graph) is not None:
+                    counts["refused_static"] += 1
+                    continue
                 if probe_verdict(graph, seed=args.seed).reason is not None:
                     counts["refused_probe"] += 1
                     continue
