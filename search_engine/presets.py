@@ -4,9 +4,11 @@
 0.1 Nesterov, 2000 constant-rate steps for B, 5000 cosine steps for S).
 Both paper presets clip the global gradient norm to 1.0, which the paper does
 not mention (see the comment at _PAPER_EVAL for the measurements).
-`cpu-quick` is calibrated on a 2-core machine (benchmarks/calibrate.py, results
-in benchmarks/results/calibration_cpu_quick.txt) so that the reference layers
-pass its gates on every anchor and a 50-candidate search takes minutes.
+`cpu-quick` is calibrated on a 2-core machine over seeds (benchmarks/calibrate.py,
+results in benchmarks/results/calibration_cpu_quick*.txt) so that the
+reference layers pass its gates on every anchor, and made cheap where that
+costs no ranking fidelity (benchmarks/proxy_cost.py); its departures from the
+paper are listed at _CPU_QUICK.
 `demo` is cpu-quick's evaluation in a dozen-candidate search.
 """
 
@@ -70,6 +72,63 @@ _PAPER_B = SearchConfig(
 # The S search differs from the B search only in its mode and training length.
 _PAPER_S = replace(_PAPER_B, mode="S", eval=replace(_PAPER_EVAL, steps=5000, schedule="cosine"))
 
+# cpu-quick: calibrated on this project's 2-core machine (benchmarks/calibrate.py;
+# results in benchmarks/results/calibration_cpu_quick*.txt; costs from
+# benchmarks/proxy_cost.py). Departures from the paper are ours.
+_CPU_QUICK = SearchConfig(
+    mode="B",
+    population_size=16,
+    tournament_size=4,
+    budget=50,
+    parallel=2,
+    initial_nodes=4,
+    max_nodes=12,
+    rerank_top_k=5,
+    rerank_keep=3,
+    rerank_seeds=2,
+    rerank_steps=400,
+    eval=EvalConfig(
+        dataset="digits",
+        data_dir=None,
+        # ResNet-50 is left out: at this size (5 bottlenecks, 150 steps) its
+        # zero-initialised branches barely open, and every layer scores about
+        # 20-30%. Opening them (branch_init=1) lets BN-ReLU reach 56% but the
+        # EvoNorms stay at 21-33% (3 seeds, calibration_cpu_quick_resnet.txt),
+        # so the anchor cannot rank them; add it back with more steps.
+        architectures=("mobilenetv2", "efficientnet_b0"),
+        width=0.125,
+        depth=0.25,
+        # Measured and not taken (calibration_cpu_quick_resnet.txt): 16x16 images cost a third per step but GN-ReLU
+        # falls from 45% to 21% (narrow layers have one channel per group, and
+        # instance statistics of 2x2 maps are noise); 100 steps with the gate
+        # at 60 fails GN-ReLU and EvoNorm-S1 on some seeds.
+        steps=150,
+        batch_size=32,
+        # Evaluation-mode outputs do not depend on the batch (batch_* ops use
+        # their running estimates), and small batches stay in cache: 32 costs
+        # about half of 512 per validation here, for the same accuracy up to rounding.
+        eval_batch_size=32,
+        # 0.1 at batch 32 made GN-ReLU and the EvoNorms miss the gate at
+        # step 75; 0.05 (about the paper's 0.1 at batch 128 scaled down)
+        # lets all four reference layers pass.
+        lr=0.05,
+        momentum=0.9,
+        nesterov=True,
+        weight_decay=1e-4,
+        schedule="cosine",
+        # Calibrated without warmup or clipping; left so that calibration holds.
+        warmup_steps=0,
+        grad_clip=None,
+        bf16=False,
+        quality_steps=75,
+        # 1.5x chance: EvoNorms and GN start slower than BN-ReLU.
+        quality_threshold=0.15,
+        stability_steps=10,
+        stability_threshold=1e8,
+        progress_every=25,
+    ),
+)
+
 _PRESETS: dict[str, tuple[str, SearchConfig]] = {
     "paper-b": (
         "The paper's B search: CIFAR-10, full-size anchors, 2000 steps at a constant rate "
@@ -82,51 +141,9 @@ _PRESETS: dict[str, tuple[str, SearchConfig]] = {
         _PAPER_S,
     ),
     "cpu-quick": (
-        "Offline digits, narrow shallow anchors, short training: 50 candidates in minutes on 2 cores.",
-        SearchConfig(
-            mode="B",
-            population_size=16,
-            tournament_size=4,
-            budget=50,
-            parallel=2,
-            initial_nodes=4,
-            max_nodes=12,
-            rerank_top_k=5,
-            rerank_keep=3,
-            rerank_seeds=2,
-            rerank_steps=400,
-            eval=EvalConfig(
-                dataset="digits",
-                data_dir=None,
-                # ResNet-50's zero-initialised bottleneck branches open too slowly
-                # to learn digits within a CPU budget (about 20% after 150 steps
-                # with every reference layer); add it back with more steps.
-                architectures=("mobilenetv2", "efficientnet_b0"),
-                width=0.125,
-                depth=0.25,
-                steps=150,
-                batch_size=32,
-                eval_batch_size=512,
-                # 0.1 at batch 32 made GN-ReLU and the EvoNorms miss the gate at
-                # step 75; 0.05 (about the paper's 0.1 at batch 128 scaled down)
-                # lets all four reference layers pass.
-                lr=0.05,
-                momentum=0.9,
-                nesterov=True,
-                weight_decay=1e-4,
-                schedule="cosine",
-                # Calibrated without warmup or clipping; left so that calibration holds.
-                warmup_steps=0,
-                grad_clip=None,
-                bf16=False,
-                quality_steps=75,
-                # 1.5x chance: EvoNorms and GN start slower than BN-ReLU.
-                quality_threshold=0.15,
-                stability_steps=10,
-                stability_threshold=1e8,
-                progress_every=25,
-            ),
-        ),
+        "Offline digits, narrow shallow MobileNetV2 and EfficientNet-B0, 150 steps: 30-50 "
+        "CPU-seconds per candidate trained to the end, a few for one the rejection protocols stop.",
+        _CPU_QUICK,
     ),
 }
 
