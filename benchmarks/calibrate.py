@@ -306,15 +306,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", help="comma-separated seeds (default: --seed)")
     ap.add_argument("--survivors", help="random survivors file (benchmarks.survivors) to rank too")
     ap.add_argument("--json", help="write raw rows as JSON here")
-    ap.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"),
+    ap.add_argument("--compare", nargs=2, metavar=("A.json[,A2.json]", "B.json[,B2.json]"),
                     help="print the rank agreement of two runs' --json files and exit")
     args = ap.parse_args(argv)
 
     if args.compare:
         runs = []
-        for path in args.compare:
-            with open(path) as fh:
-                runs.append(json.load(fh))
+        for paths in args.compare:  # each side: one file, or several (e.g. one per seed) joined by commas
+            parts = []
+            for path in paths.split(","):
+                with open(path) as fh:
+                    parts.append(json.load(fh))
+            runs.append({**parts[0], "rows": [r for p in parts for r in p["rows"]],
+                         "header": "; ".join(dict.fromkeys(p["header"] for p in parts))})
         names = [run["label"] for run in runs]
         text = "\n".join([f"# {n}: {run['header']}" for n, run in zip(names, runs, strict=True)]
                          + compare(runs[0]["rows"], runs[1]["rows"], *names))
