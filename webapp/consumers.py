@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
-# RFC 6455 "Try Again Later": the channel layer (Redis) is down; the client reconnects.
-CLOSE_TRY_AGAIN = 1013
+# The channel layer (Redis) is down: try again later; the client reconnects. (RFC 6455's
+# 1013 says the same, but daphne's websocket library lets a server send only 1000 or 3000-4999.)
+CLOSE_TRY_AGAIN = 4503
 REPLAY_PAGE = 500
 # What the channel layer raises while Redis is unreachable.
 CHANNEL_LAYER_DOWN = (RedisError, OSError, asyncio.TimeoutError)
@@ -41,7 +42,7 @@ class SearchEventsConsumer(AsyncJsonWebsocketConsumer):
     accepted: bool = False
 
     async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
-        """Run the consumer; when Redis goes away, close the socket cleanly with 1013 instead of erroring."""
+        """Run the consumer; when Redis goes away, close the socket cleanly (4503) instead of erroring."""
         try:
             await super().__call__(scope, receive, send)
         except CHANNEL_LAYER_DOWN as exc:

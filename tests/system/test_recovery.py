@@ -3,7 +3,7 @@
 - Redis killed mid-search with ``manage.py lab --no-beat``: the queued
   candidate whose message died with Redis still runs, a search created
   while Redis was down starts once it is back, and meanwhile the websocket
-  handshake ends in a clean close 1013 ("try again later").
+  handshake ends in a clean close 4503 ("try again later").
 - A pool process SIGKILLed mid-evaluation: its candidate is redelivered at
   once (Celery's reject-on-worker-lost path, the attempt released by the
   worker's main process), long before the heartbeat timeout would let the
@@ -33,6 +33,7 @@ from tests.system.helpers import (
     tiny_overrides,
     wait_for,
 )
+from webapp.consumers import CLOSE_TRY_AGAIN
 from webapp.runtime.redis import EmbeddedRedis, ensure_embedded_redis
 
 pytestmark = [pytest.mark.system, pytest.mark.slow, pytest.mark.abuse]
@@ -68,11 +69,11 @@ def test_redis_kill_without_beat_loses_no_queued_candidate_and_no_new_search(
                                                   "seed_references": TRAINABLE_SEEDS})
         assert during.status_code == 201, during.text  # the database took it; Redis is not needed for that
         second = during.json()
-        # The live stream cannot work without Redis: the handshake ends in a clean 1013, not an HTTP 500.
+        # The live stream cannot work without Redis: the handshake ends in a clean close, not an HTTP 500.
         with lab.ws_connect(http, f"/ws/searches/{second['id']}/?after=0") as ws:
             with pytest.raises(ConnectionClosedError) as closed:
                 ws.recv(timeout=20)
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_TRY_AGAIN
         private_redis["server"] = ensure_embedded_redis(server.socket_path)
         back = time.monotonic()
 

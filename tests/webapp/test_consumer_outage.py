@@ -1,4 +1,4 @@
-"""Issue 11, item 6: while Redis is down the search stream closes cleanly with 1013 ("try again later").
+"""Issue 11, item 6: while Redis is down the search stream closes cleanly with 4503 ("try again later").
 
 A Redis of the test's own (embedded, on a scratch socket) serves as the
 channel layer, so it can be stopped; the consumer is the real one behind the
@@ -53,7 +53,7 @@ async def _open(user, search_id: int) -> WebsocketCommunicator:
                                           (b"cookie", cookie)])
 
 
-async def test_a_handshake_while_redis_is_down_is_closed_with_1013(user, scratch_redis) -> None:
+async def test_a_handshake_while_redis_is_down_is_closed_to_try_again(user, scratch_redis) -> None:
     search = await sync_to_async(make_search)(user)
     scratch_redis.stop()
     comm = await _open(user, search.pk)
@@ -66,7 +66,7 @@ async def test_a_handshake_while_redis_is_down_is_closed_with_1013(user, scratch
     await comm.wait(timeout=5)
 
 
-async def test_an_open_socket_is_closed_with_1013_when_redis_goes_away(user, scratch_redis) -> None:
+async def test_an_open_socket_is_closed_to_try_again_when_redis_goes_away(user, scratch_redis) -> None:
     search = await sync_to_async(make_search)(user)
     comm = await _open(user, search.pk)
     connected, _ = await comm.connect(timeout=20)

@@ -126,7 +126,7 @@ describe("SearchStream", () => {
     expect(h.states).toContain("reconnecting");
   });
 
-  it("keeps backing off while the server closes with 1013 (its Redis is down)", () => {
+  it("keeps backing off while the server closes with 4503 (its Redis is down)", () => {
     const h = harness();
     h.stream.start();
     h.sockets[0].open();
@@ -134,11 +134,11 @@ describe("SearchStream", () => {
     expect(h.runTimers()).toEqual([100]);
     // Each try is accepted and at once closed with "try again later": not a working connection.
     h.sockets[1].open();
-    h.sockets[1].close(1013);
+    h.sockets[1].close(4503);
     expect(h.stream.state).toBe("reconnecting");
     expect(h.runTimers()).toEqual([200]);
     h.sockets[2].open();
-    h.sockets[2].close(1013);
+    h.sockets[2].close(4503);
     expect(h.runTimers()).toEqual([400]);
     expect(h.states[h.states.length - 1]).toBe("reconnecting");
     // Redis is back: a real connection, and the backoff starts over after it.

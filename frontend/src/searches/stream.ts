@@ -43,7 +43,7 @@ export interface StreamOptions {
 /** Close codes after which reconnecting cannot help. */
 const FATAL_CODES = new Set([4401, 4403, 4404]);
 /** "Try again later": the server accepted, then found its Redis down. Not a working connection. */
-const TRY_AGAIN = 1013;
+const TRY_AGAIN = 4503;
 
 export class SearchStream {
   private opts: Required<Omit<StreamOptions, "onState">> & Pick<StreamOptions, "onState">;
@@ -182,7 +182,7 @@ export class SearchStream {
         this.setState("failed", ev.code);
         return;
       }
-      // An open that the server closed at once with 1013 was no connection:
+      // An open that the server closed at once with 4503 was no connection:
       // keep backing off instead of retrying every half second.
       if (ev.code === TRY_AGAIN) this.attempt = Math.max(this.attempt, attemptBefore);
       this.scheduleReconnect();
