@@ -59,7 +59,8 @@ def swap_template() -> SwapTemplate:
     source = inspect.getsource(norm_swap)
     lines = source.splitlines()
     import_lines: list[int] = []
-    chunks: list[str] = []
+    body = ""
+    after_def = False
     names: set[str] = set()
     for node in ast.parse(source).body:
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
@@ -74,9 +75,13 @@ def swap_template() -> SwapTemplate:
             start -= 1  # the comment above a statement says why; it travels with it
         if bound == {_DEFAULT_LAYER}:
             continue
-        chunks.append("\n".join(lines[start:node.end_lineno]))
+        is_def = isinstance(node, ast.FunctionDef | ast.ClassDef)
+        # PEP 8 spacing: two blank lines around definitions, none between constants.
+        gap = "" if not body else ("\n\n\n" if is_def or after_def else "\n")
+        body += gap + "\n".join(lines[start:node.end_lineno])
+        after_def = is_def
     imports = "\n".join(lines[min(import_lines) - 1:max(import_lines)])
-    return SwapTemplate(imports, "\n\n\n".join(chunks), frozenset(names))
+    return SwapTemplate(imports, body, frozenset(names))
 
 
 # Module-level names of the generated source; a class called so would shadow them.
