@@ -352,7 +352,7 @@ class Evolution:
 
     def _enter(self, members: list, key: str, vector: Vector, scores: dict,
                graph: LayerGraph) -> None:
-        members.append((key, vector))
+        members.append((key, tuple(vector)))
         self._scores[key] = scores
         self._graphs[key] = graph
 

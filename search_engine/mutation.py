@@ -222,6 +222,9 @@ MUTATION_FUNCTIONS: dict[str, Callable[[LayerGraph, random.Random, Sequence[str]
 }
 
 
+_WITH_NODE = {**MUTATION_FUNCTIONS, "node": mutate_node}
+
+
 def prune_dead(graph: LayerGraph) -> LayerGraph:
     """The graph without its dead nodes (same canonical hash)."""
     if not graph.dead_nodes():
@@ -260,7 +263,7 @@ def mutate(
     :func:`mutate_node`). Raises :class:`MutationError` after ``attempts``
     failed tries and ``ValueError`` for an S-mode parent with a live batch op.
     """
-    functions = {**MUTATION_FUNCTIONS, "node": mutate_node}
+    functions = _WITH_NODE
     ops = allowed_ops(mode)
     live = prune_dead(graph)  # a dead batch op in an editor seed is harmless: dropped here
     if mode == "S" and live.has_batch_ops():

@@ -59,9 +59,12 @@ def check_mode(mode: str) -> str:
     return mode
 
 
+_MODE_OPS = {"B": tuple(op_names()), "S": tuple(op_names(batch=False))}
+
+
 def allowed_ops(mode: str) -> list[str]:
     """Ops a search in ``mode`` may use: everything in B, no ``batch_*`` op in S."""
-    return op_names() if check_mode(mode) == "B" else op_names(batch=False)
+    return list(_MODE_OPS[check_mode(mode)])
 
 
 def sample_params(op: str, rng: random.Random) -> dict[str, int]:

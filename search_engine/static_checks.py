@@ -67,6 +67,15 @@ _COLLAPSES = frozenset({("neg", "neg"), ("log", "exp"), ("sqrt", "square")})
 def static_refusal(graph: LayerGraph) -> str | None:
     """The first reason of :data:`REASONS` that refuses ``graph``, or None to accept it."""
     program = graph.program()
+    verdict = program.__dict__.get("_static", "")
+    if verdict == "":  # programs are shared between equal layers: judge each once
+        verdict = program_refusal(program)
+        object.__setattr__(program, "_static", verdict)
+    return verdict
+
+
+def program_refusal(program: Program) -> str | None:
+    """:func:`static_refusal` of a canonical program."""
     if not follows_x_elementwise(program):
         return "not_elementwise_from_x"
     depends = x_dependence(program)
