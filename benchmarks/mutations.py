@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample", type=int, default=12, help="passers per kind to evaluate fully")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--out")
+    ap.add_argument("--out", help="also write the table here")
+    ap.add_argument("--json", help="write every child's verdicts here")
     args = ap.parse_args(argv)
 
     from search_engine.library import load_reference
@@ -138,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.out:
         Path(args.out).write_text(text + "\n")
-        Path(args.out).with_suffix(".json").write_text(json.dumps(
+    if args.json:
+        Path(args.json).write_text(json.dumps(
             {k: [{kk: vv for kk, vv in r.items() if kk != "document"} for r in v]
              for k, v in rows.items()}, indent=0))
     return 0
