@@ -218,11 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.out:
         Path(args.out).write_text(text + "\n")
-    if args.json:  # documents only for the evaluated sample: the file stays small
-        sampled = {id(r) for r in sample}
-        slim = [r if id(r) in sampled else {k: v for k, v in r.items() if k != "document"}
-                for r in rows]
-        Path(args.json).write_text(json.dumps(slim, indent=0))
+    if args.json:  # the evaluated sample only: the table has the counts of the rest
+        Path(args.json).write_text(json.dumps(sample, indent=0))
     return 0
 
 
