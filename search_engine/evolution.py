@@ -35,13 +35,13 @@ changes it. The population (evaluated candidates only) fills up to
   them survived, then children only.
 * ``bootstrap=True`` (ours, the default): selection starts at the first
   survivor or near-miss (a stable layer that failed only the quality gate);
-  see :mod:`search_engine.selection`. While fewer than ``population_size``
-  initial layers are out, each proposal is a child with probability
-  :func:`~search_engine.selection.child_share` (the pool's share of a full
-  tournament), else a random layer; afterwards, children whenever the pool
-  is not empty. Near-misses are parents only while the population holds
-  fewer than ``tournament_size`` survivors, ranked below every survivor by
-  their gate accuracy; the engine keeps the latest ``population_size``.
+  see :mod:`search_engine.selection`. Each proposal is a child with
+  probability :func:`~search_engine.selection.child_share` (survivors count
+  whole, near-misses half; at most 1/2 before the first survivor, so random
+  layers keep coming; 1 once survivors fill a tournament), else a random
+  layer. Near-misses are parents only while the population holds fewer than
+  ``tournament_size`` survivors, ranked below every survivor by their gate
+  accuracy; the engine keeps the latest ``population_size``.
 
 A rejected or failed candidate counts toward the budget and never enters the
 population. No canonical hash is proposed twice (an internal set, plus the
@@ -295,14 +295,13 @@ class Evolution:
         cfg = self.config
         if cfg.strategy == "random":
             return False
-        initial_done = self._initial_proposed >= cfg.population_size
+        survivors = len(self._population)
         if not cfg.bootstrap:
-            return initial_done and len(self._population) >= cfg.tournament_size
-        pool = len(self._population) + (len(self._near_misses)
-                                        if len(self._population) < cfg.tournament_size else 0)
-        if pool == 0:
-            return False
-        return initial_done or self._rng.random() < child_share(pool, cfg.tournament_size)
+            return (self._initial_proposed >= cfg.population_size
+                    and survivors >= cfg.tournament_size)
+        near = len(self._near_misses) if survivors < cfg.tournament_size else 0
+        share = child_share(survivors, near, cfg.tournament_size)
+        return share >= 1.0 or (share > 0.0 and self._rng.random() < share)
 
     def _accepts(self, graph: LayerGraph) -> bool:
         """Count ``graph`` as drawn and say whether it passes the free checks

@@ -89,15 +89,19 @@ def parent_pool(
     return list(survivors)
 
 
-def child_share(pool_size: int, tournament_size: int) -> float:
-    """With ``bootstrap``, the chance that a proposal of the initial phase is a
-    child rather than a random layer: the pool's share of a full tournament.
+def child_share(survivors: int, near_misses: int, tournament_size: int) -> float:
+    """With ``bootstrap``, the chance that a proposal is a child rather than a
+    random layer, from the pool: a survivor counts whole, a near-miss half.
 
-    Invariant: 0 for an empty pool, rising with the pool, 1 from a full
-    tournament on; so the first survivor or near-miss already has children
-    while random layers keep arriving, as in the paper, until it can hold
-    tournaments of its own.
+    Invariant: 0 for an empty pool; at most 1/2 while nothing has survived,
+    so at least half of the proposals stay random layers until a layer
+    survives (near-misses whose gate accuracy sits at chance carry little
+    signal, and breeding only from them would settle on one dead family);
+    rising with the pool; 1 once survivors alone fill a tournament.
     """
     if tournament_size < 1:
         raise ValueError(f"tournament_size must be at least 1, got {tournament_size}")
-    return min(1.0, pool_size / tournament_size)
+    if survivors >= tournament_size:
+        return 1.0
+    share = (survivors + near_misses / 2) / tournament_size
+    return min(share, 1.0 if survivors else 0.5)

@@ -100,8 +100,21 @@ def test_a_near_miss_wins_only_a_tournament_without_survivors() -> None:
     assert {tournament(only_near, 5, rng)["winner"] for _ in range(50)} == {"n1", "n2"}
 
 
-def test_child_share_grows_with_the_pool_up_to_one() -> None:
-    shares = [child_share(n, 4) for n in range(7)]
-    assert shares == [0.0, 0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+def test_child_share_grows_with_the_pool_and_stays_at_most_half_without_survivors() -> None:
+    assert [child_share(s, 0, 4) for s in range(7)] == [0.0, 0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+    assert [child_share(0, n, 4) for n in (0, 1, 2, 4, 100)] == [0.0, 0.125, 0.25, 0.5, 0.5]
+    assert child_share(1, 2, 4) == 0.5 and child_share(1, 100, 4) == 1.0
+    assert child_share(4, 100, 4) == 1.0
     with pytest.raises(ValueError):
-        child_share(1, 0)
+        child_share(1, 0, 0)
+
+
+@settings(max_examples=200)
+@given(st.integers(0, 50), st.integers(0, 50), st.integers(1, 30))
+def test_child_share_is_monotone_in_the_pool(s: int, n: int, t: int) -> None:
+    share = child_share(s, n, t)
+    assert 0.0 <= share <= 1.0
+    assert child_share(s + 1, n, t) >= share and child_share(s, n + 1, t) >= share
+    assert (share == 0.0) == (s == 0 and n == 0)
+    if s == 0:
+        assert share <= 0.5
