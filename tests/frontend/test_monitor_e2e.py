@@ -77,7 +77,7 @@ def test_launch_watch_reconnect_download(lab_server, chromium, tmp_path):
         _sign_in(page, base, user.username, user.password)
 
         # -- the launch form: cpu-quick, small overrides, two seeds that pass the gates
-        page.get_by_role("radio", name="cpu-quick").check()
+        page.get_by_role("radio", name=re.compile(r"^cpu-quick\b")).check()
         form = page.get_by_role("form", name="Launch a search")
         expect(form).to_be_visible()
         page.get_by_label("Name", exact=True).fill("e2e monitor")
