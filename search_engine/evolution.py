@@ -36,12 +36,14 @@ changes it. The population (evaluated candidates only) fills up to
 * ``bootstrap=True`` (ours, the default): selection starts at the first
   survivor or near-miss (a stable layer that failed only the quality gate);
   see :mod:`search_engine.selection`. Each proposal is a child with
-  probability :func:`~search_engine.selection.child_share` (survivors count
-  whole, near-misses half; at most 1/2 before the first survivor, so random
-  layers keep coming; 1 once survivors fill a tournament), else a random
-  layer. Near-misses are parents only while the population holds fewer than
-  ``tournament_size`` survivors, ranked below every survivor by their gate
-  accuracy; the engine keeps the latest ``population_size``.
+  probability :func:`~search_engine.selection.child_share` (before the
+  first survivor near-misses count half, at most 1/2, so random layers keep
+  coming; from the first survivor on more than 1/2; 1 once survivors fill a
+  tournament), else a random layer. While the population holds fewer than
+  ``tournament_size`` survivors, every tournament holds every survivor and
+  near-misses fill the other seats, ranked below every survivor by their gate
+  accuracy (so they win only while nothing has survived); the engine keeps
+  the latest ``population_size`` near-misses.
 
 A rejected or failed candidate counts toward the budget and never enters the
 population. No canonical hash is proposed twice (an internal set, plus the
@@ -291,6 +293,14 @@ class Evolution:
         return parent_pool(self._population, self._near_misses, self.config.tournament_size,
                            bootstrap=self.config.bootstrap)
 
+    def _keep(self) -> int:
+        """How many leading pool members every tournament holds: all the
+        survivors while near-misses fill the pool (see selection), else none."""
+        survivors = len(self._population)
+        if self.config.bootstrap and survivors < self.config.tournament_size:
+            return survivors
+        return 0
+
     def _wants_child(self) -> bool:
         cfg = self.config
         if cfg.strategy == "random":
@@ -331,7 +341,7 @@ class Evolution:
     def _child(self) -> Proposal:
         pool = self._pool()
         for _ in range(MAX_TOURNAMENTS):
-            match = tournament(pool, self.config.tournament_size, self._rng)
+            match = tournament(pool, self.config.tournament_size, self._rng, keep=self._keep())
             try:
                 child, kind = mutate(self._graphs[match["winner"]], self._rng, self.config.mode,
                                      self.config.max_nodes, attempts=TRIES_PER_TOURNAMENT,

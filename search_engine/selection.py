@@ -13,8 +13,12 @@ whatever exists (``tournament`` already takes a small population whole) and
 *near-misses* may take part: stable layers that failed only the quality gate.
 Each near-miss enters with :func:`near_miss_vector`, which every survivor
 dominates, so a near-miss wins only a tournament without survivors, and among
-near-misses the higher gate accuracies win. ``SearchConfig.bootstrap = False``
-turns this off (the paper's rule).
+near-misses the higher gate accuracies win. While bootstrapping, every
+survivor takes part in every tournament and near-misses fill the other seats
+(``tournament(..., keep=len(survivors))``): a near-miss drawn into a
+tournament instead of the one survivor would win it, and near-misses at
+chance carry little signal. ``SearchConfig.bootstrap = False`` turns this off
+(the paper's rule).
 """
 
 from __future__ import annotations
@@ -29,22 +33,29 @@ NEAR_MISS_OFFSET = 2.0
 
 
 def tournament(
-    members: Sequence[tuple[str, Vector]], tournament_size: int, rng: random.Random
+    members: Sequence[tuple[str, Vector]], tournament_size: int, rng: random.Random,
+    *, keep: int = 0,
 ) -> dict:
     """Run one tournament over ``(key, score_vector)`` members.
 
     Returns ``{"contestants": [key], "front": [key], "winner": key}``; the
     winner is always a member of the contestants' Pareto front. Contestants
     are drawn without replacement; a population smaller than the tournament
-    takes part whole.
+    takes part whole. The first ``keep`` members always take part (at most
+    ``tournament_size`` of them; the survivors while bootstrapping), the rest
+    of the seats are drawn from the other members.
     """
     if not members:
         raise ValueError("tournament over an empty population")
     if tournament_size < 1:
         raise ValueError(f"tournament_size must be at least 1, got {tournament_size}")
+    if not 0 <= keep <= tournament_size:
+        raise ValueError(f"keep must be between 0 and tournament_size, got {keep}")
     k = min(tournament_size, len(members))
+    keep = min(keep, k)
     # sorted so the order of contestants does not depend on the sample's order
-    picked = sorted(rng.sample(range(len(members)), k))
+    picked = [*range(keep), *sorted(x + keep for x in rng.sample(range(len(members) - keep),
+                                                                   k - keep))]
     contestants = [members[i] for i in picked]
     front = [contestants[i][0] for i in pareto_front([vec for _, vec in contestants])]
     winner = rng.choice(front)
@@ -91,17 +102,24 @@ def parent_pool(
 
 def child_share(survivors: int, near_misses: int, tournament_size: int) -> float:
     """With ``bootstrap``, the chance that a proposal is a child rather than a
-    random layer, from the pool: a survivor counts whole, a near-miss half.
+    random layer. Before the first survivor it comes from the near-misses,
+    each counting half a survivor; from the first survivor on it is
+    ``1/2 + survivors / (2 * tournament_size)``, and near-misses no longer
+    count (every tournament holds every survivor, so a child's parent is a
+    survivor).
 
     Invariant: 0 for an empty pool; at most 1/2 while nothing has survived,
     so at least half of the proposals stay random layers until a layer
     survives (near-misses whose gate accuracy sits at chance carry little
     signal, and breeding only from them would settle on one dead family);
+    more than 1/2 from the first survivor on (a survivor's children survive
+    far more often than random layers; measured in benchmarks.mutations);
     rising with the pool; 1 once survivors alone fill a tournament.
     """
     if tournament_size < 1:
         raise ValueError(f"tournament_size must be at least 1, got {tournament_size}")
     if survivors >= tournament_size:
         return 1.0
-    share = (survivors + near_misses / 2) / tournament_size
-    return min(share, 1.0 if survivors else 0.5)
+    if survivors:
+        return 0.5 + survivors / (2 * tournament_size)
+    return min(near_misses / (2 * tournament_size), 0.5)

@@ -290,8 +290,9 @@ def low_quality(key: str) -> dict:
 
 def test_bootstrap_near_misses_are_parents_until_survivors_fill_a_tournament() -> None:
     """Nothing survives at first: near-misses (low quality, stable) become
-    parents, and the winner is on the front of their gate accuracies. Once
-    survivors fill a tournament, near-misses take no part."""
+    parents, and the winner is on the front of their gate accuracies. From the
+    first survivor on, every tournament holds every survivor and a survivor
+    wins; once survivors fill a tournament, near-misses take no part."""
     evo = Evolution(make_config(population_size=10, tournament_size=3, budget=150), seed=21)
     gates: dict[str, list[float]] = {}
     near_parent = survivor_parent = 0
@@ -300,7 +301,13 @@ def test_bootstrap_near_misses_are_parents_until_survivors_fill_a_tournament() -
             contestants = p.tournament["contestants"]
             if len(evo.population) < 3:
                 near = {m["key"] for m in evo.near_misses}
-                assert set(contestants) <= near | {m["key"] for m in evo.population}
+                survivors = {m["key"] for m in evo.population}
+                assert set(contestants) <= near | survivors
+                # every survivor sits in every tournament, and one of them wins
+                assert survivors <= set(contestants)
+                if survivors:
+                    assert p.parent in survivors
+                    survivor_parent += 1
                 if set(contestants) <= near:
                     vecs = [gates[k] for k in contestants]
                     assert p.parent in [contestants[i] for i in pareto_front(vecs)]

@@ -100,10 +100,28 @@ def test_a_near_miss_wins_only_a_tournament_without_survivors() -> None:
     assert {tournament(only_near, 5, rng)["winner"] for _ in range(50)} == {"n1", "n2"}
 
 
+def test_kept_members_take_part_in_every_tournament() -> None:
+    survivors = [("s1", [0.2]), ("s2", [0.1])]
+    near = [(f"n{i}", [-1.5 - i / 100]) for i in range(20)]
+    rng = random.Random(3)
+    for _ in range(100):
+        result = tournament([*survivors, *near], 4, rng, keep=2)
+        assert result["contestants"][:2] == ["s1", "s2"]
+        assert len(set(result["contestants"])) == 4
+        assert result["winner"] == "s1"
+    # the other seats are still drawn: every near-miss gets a seat sometimes
+    seats = {c for _ in range(300) for c in tournament([*survivors, *near], 4, rng,
+                                                       keep=2)["contestants"][2:]}
+    assert seats == {key for key, _ in near}
+    with pytest.raises(ValueError):
+        tournament(near, 4, rng, keep=5)
+
+
 def test_child_share_grows_with_the_pool_and_stays_at_most_half_without_survivors() -> None:
-    assert [child_share(s, 0, 4) for s in range(7)] == [0.0, 0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+    assert [child_share(s, 0, 4) for s in range(7)] == [0.0, 0.625, 0.75, 0.875, 1.0, 1.0, 1.0]
     assert [child_share(0, n, 4) for n in (0, 1, 2, 4, 100)] == [0.0, 0.125, 0.25, 0.5, 0.5]
-    assert child_share(1, 2, 4) == 0.5 and child_share(1, 100, 4) == 1.0
+    # from the first survivor on, near-misses no longer count: every parent is a survivor
+    assert child_share(1, 2, 4) == child_share(1, 100, 4) == 0.625
     assert child_share(4, 100, 4) == 1.0
     with pytest.raises(ValueError):
         child_share(1, 0, 0)
