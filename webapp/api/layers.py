@@ -13,6 +13,7 @@ from webapp.api.schemas import (
     LayerDetailOut,
     LayerIn,
     LayerPageOut,
+    LayerSavedOut,
     LayerVersionDetailOut,
     LayerVersionOut,
     ValidateOut,
@@ -52,10 +53,10 @@ def get_layer(request: HttpRequest, layer_id: int) -> dict:
     return sel.layer_detail(sel.layer_get(owner=request.auth, layer_id=layer_id))
 
 
-@router.put("/{id:layer_id}", response=LayerDetailOut)
+@router.put("/{id:layer_id}", response=LayerSavedOut)
 def update_layer(request: HttpRequest, layer_id: int, body: LayerIn) -> dict:
     layer = svc.layer_update(owner=request.auth, layer_id=layer_id, name=body.name, document=body.document)
-    return sel.layer_detail(layer)
+    return {**sel.layer_detail(layer), "layout_only": layer.layout_only}
 
 
 @router.delete("/{id:layer_id}", response={204: None})
@@ -66,18 +67,19 @@ def delete_layer(request: HttpRequest, layer_id: int) -> Status:
 
 @router.get("/{id:layer_id}/versions", response=list[LayerVersionOut])
 def list_versions(request: HttpRequest, layer_id: int) -> list[dict]:
-    return [sel.layer_version_summary(v) for v in sel.layer_versions(owner=request.auth, layer_id=layer_id)]
+    return sel.layer_version_summaries(owner=request.auth, layer_id=layer_id)
 
 
 @router.get("/{id:layer_id}/versions/{id:version}", response=LayerVersionDetailOut)
 def get_version(request: HttpRequest, layer_id: int, version: int) -> dict:
     found = sel.layer_version_get(owner=request.auth, layer_id=layer_id, version=version)
-    return {**sel.layer_version_summary(found), "document": found.document}
+    return {**sel.layer_version_summary(found, sel.layer_version_previous(found)), "document": found.document}
 
 
-@router.post("/{id:layer_id}/versions/{id:version}/restore", response=LayerDetailOut)
+@router.post("/{id:layer_id}/versions/{id:version}/restore", response=LayerSavedOut)
 def restore_version(request: HttpRequest, layer_id: int, version: int) -> dict:
-    return sel.layer_detail(svc.layer_restore(owner=request.auth, layer_id=layer_id, version=version))
+    layer = svc.layer_restore(owner=request.auth, layer_id=layer_id, version=version)
+    return {**sel.layer_detail(layer), "layout_only": layer.layout_only}
 
 
 @router.get("/{id:layer_id}/export.py")

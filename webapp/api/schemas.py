@@ -57,9 +57,27 @@ class LayerDetailOut(LayerSummaryOut):
     created_at: datetime
 
 
+class LayerSavedOut(LayerDetailOut):
+    # True when the save changed only the layout (``ui``): the newest version took
+    # the new layout and no version was added.
+    layout_only: bool = False
+
+
 class LayerPageOut(Schema):
     count: int
     items: list[LayerSummaryOut]
+
+
+class VersionChange(Schema):
+    kind: str  # node_added, node_removed, op_changed, inputs_changed, params_changed, output_changed, renamed, setting_changed
+    node: str | None = None
+    text: str
+
+
+class VersionChangesOut(Schema):
+    from_version: int | None  # None for the first version
+    same_function: bool  # same canonical hash as from_version
+    items: list[VersionChange]
 
 
 class LayerVersionOut(Schema):
@@ -69,6 +87,7 @@ class LayerVersionOut(Schema):
     formula: str
     mode: str
     created_at: datetime
+    changes: VersionChangesOut
 
 
 class LayerVersionDetailOut(LayerVersionOut):
@@ -82,6 +101,7 @@ class ValidateOut(Schema):
     mode: str | None
     canonical_hash: str | None
     live_nodes: list[str]
+    warnings: list[ErrorDetail] = []
 
 
 class TokenIn(StrictIn):

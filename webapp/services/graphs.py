@@ -51,15 +51,30 @@ def graph_validate(*, document: Any) -> dict:
         parsed = graph_parse(document=document)
     except InvalidInput as err:
         return {"valid": False, "error": err.as_dict(), "formula": None, "mode": None,
-                "canonical_hash": None, "live_nodes": []}
+                "canonical_hash": None, "live_nodes": [], "warnings": []}
+    live = _live_node_ids(parsed.graph)
     return {
         "valid": True,
         "error": None,
         "formula": parsed.formula,
         "mode": parsed.mode,
         "canonical_hash": parsed.canonical_hash,
-        "live_nodes": list(_live_node_ids(parsed.graph)),
+        "live_nodes": list(live),
+        "warnings": unused_node_warnings(document=parsed.document, live=set(live)),
     }
+
+
+def unused_node_warnings(*, document: dict, live: set[str]) -> list[dict]:
+    """Nodes the output does not depend on: allowed by the format, worth a word to the user."""
+    return [
+        {
+            "code": "unused_node",
+            "node": node["id"],
+            "message": f"{node['id']} ({node['op']}) is not used by the output: it is neither computed nor exported.",
+        }
+        for node in document.get("nodes", [])
+        if node["id"] not in live
+    ]
 
 
 def _live_node_ids(graph: Any) -> list[str]:

@@ -1,4 +1,9 @@
-"""Layer writes: every save is a new version; restore saves a copy of an old one."""
+"""Layer writes: every save that changes the graph is a new version; restore saves a copy of an old one.
+
+A save that changes only the layout (the document's ``ui``: positions, drafts the
+editor keeps) with the same name adds no version: the layer and its newest
+version take the new ``ui`` in place.
+"""
 
 from __future__ import annotations
 
@@ -48,14 +53,36 @@ def layer_create(*, owner: AbstractBaseUser, name: str, document: Any) -> Layer:
     return layer
 
 
+def without_layout(document: dict) -> dict:
+    """What a document computes and is called: everything but ``ui``."""
+    return {key: value for key, value in document.items() if key != "ui"}
+
+
+def layout_only_change(*, layer: Layer, name: str, document: dict) -> bool:
+    return name == layer.name and without_layout(document) == without_layout(layer.document)
+
+
 @transaction.atomic
 def layer_update(*, owner: AbstractBaseUser, layer_id: int, name: str, document: Any) -> Layer:
-    """Save a new version of the layer."""
+    """Save a new version of the layer, or only its layout when nothing else changed.
+
+    The returned layer's ``layout_only`` says which happened.
+    """
     name = name_clean(name=name)
     parsed = graph_parse(document=document)
     size = document_check_size(document=parsed.document)
     quota_lock(user_id=owner.pk)
     layer = layer_get(owner=owner, layer_id=layer_id, for_update=True)
+    if layout_only_change(layer=layer, name=name, document=parsed.document):
+        newest = LayerVersion.objects.select_for_update().filter(layer=layer, version=layer.version).first()
+        storage_check(user_id=owner.pk, adding=2 * (size - document_size(layer.document)))
+        layer.document = parsed.document
+        layer.save()
+        if newest is not None:
+            newest.document = parsed.document
+            newest.save(update_fields=["document"])
+        layer.layout_only = True
+        return layer
     # A new version is added and the layer's document replaced.
     storage_check(user_id=owner.pk, adding=2 * size - document_size(layer.document))
     layer.name = name
@@ -66,12 +93,13 @@ def layer_update(*, owner: AbstractBaseUser, layer_id: int, name: str, document:
     layer.version += 1
     layer.save()
     _add_version(layer=layer, name=name, parsed=parsed)
+    layer.layout_only = False
     return layer
 
 
 @transaction.atomic
 def layer_restore(*, owner: AbstractBaseUser, layer_id: int, version: int) -> Layer:
-    """Save a new version equal to ``version``."""
+    """Save a new version equal to ``version`` (only its layout, when the graph is the current one)."""
     quota_lock(user_id=owner.pk)  # before the layer row, as everywhere
     layer = layer_get(owner=owner, layer_id=layer_id, for_update=True)
     old = LayerVersion.objects.filter(layer=layer, version=version).first()

@@ -105,3 +105,52 @@ def test_session_writes_need_csrf(user, s0_doc):
     r = client.post("/api/layers", {"name": "x", "document": s0_doc}, content_type="application/json",
                     headers={"X-CSRFToken": token})
     assert r.status_code == 201, r.content
+
+
+def test_layout_only_save_adds_no_version(api, s0_doc):
+    layer = create(api, s0_doc, "S0")
+    moved = {**s0_doc, "ui": {"positions": {"vx": [300, 40]}}}
+    r = api.put_json(f"/api/layers/{layer['id']}", {"name": "S0", "document": moved})
+    assert r.status_code == 200, r.content
+    saved = r.json()
+    assert saved["layout_only"] is True and saved["version"] == 1 and saved["document"] == moved
+    versions = api.get(f"/api/layers/{layer['id']}/versions").json()
+    assert [v["version"] for v in versions] == [1]
+    assert api.get(f"/api/layers/{layer['id']}/versions/1").json()["document"] == moved
+    # A new name is more than layout: a version, and its change says so.
+    renamed = api.put_json(f"/api/layers/{layer['id']}", {"name": "S0 renamed", "document": {**moved, "name": "S0 renamed"}})
+    assert renamed.json()["layout_only"] is False and renamed.json()["version"] == 2
+    v2 = api.get(f"/api/layers/{layer['id']}/versions").json()[0]
+    assert v2["changes"]["from_version"] == 1 and v2["changes"]["same_function"] is True
+    assert [c["kind"] for c in v2["changes"]["items"]] == ["renamed"]
+
+
+def test_versions_say_what_changed(api, s0_doc):
+    layer = create(api, s0_doc, "S0")
+    changed = {**s0_doc, "nodes": [dict(n) for n in s0_doc["nodes"]]}
+    by_id = {n["id"]: n for n in changed["nodes"]}
+    out_id = s0_doc["output"]
+    by_id[out_id]["op"] = "mul"  # div → mul
+    changed["nodes"].append({"id": "t", "op": "tanh", "inputs": [out_id]})
+    changed["output"] = "t"
+    changed["ui"] = {"positions": {"t": [1, 2]}}
+    r = api.put_json(f"/api/layers/{layer['id']}", {"name": "S0", "document": changed})
+    assert r.json()["layout_only"] is False and r.json()["version"] == 2
+    newest, first = api.get(f"/api/layers/{layer['id']}/versions").json()
+    assert first["changes"] == {"from_version": None, "same_function": False, "items": []}
+    assert newest["changes"]["from_version"] == 1 and newest["changes"]["same_function"] is False
+    assert newest["formula"].startswith("tanh(")
+    kinds = {(c["kind"], c["node"]) for c in newest["changes"]["items"]}
+    assert kinds == {("node_added", "t"), ("op_changed", out_id), ("output_changed", "t")}
+    texts = [c["text"] for c in newest["changes"]["items"]]
+    assert f"added t = tanh({out_id})" in texts and f"output {out_id} → t" in texts
+    one = api.get(f"/api/layers/{layer['id']}/versions/2").json()
+    assert one["changes"] == newest["changes"]
+
+
+def test_validate_warns_about_unused_nodes(api, s0_doc):
+    s0_doc["nodes"].append({"id": "loose", "op": "neg", "inputs": ["x"]})
+    r = api.post_json("/api/layers/validate", {"document": s0_doc}).json()
+    assert r["valid"] is True and r["formula"]
+    assert r["warnings"] == [{"code": "unused_node", "node": "loose", "field": None,
+                              "message": "loose (neg) is not used by the output: it is neither computed nor exported."}]

@@ -75,3 +75,29 @@ def test_orderings_and_ownership(user, other_user):
     with pytest.raises(NotFound):
         search_get(owner=other_user, search_id=search.pk)
     assert candidate_get(owner=user, candidate_id=cand.pk) == cand
+
+
+def test_document_diff_names_each_kind_of_change():
+    from webapp.selectors.layers import document_diff
+
+    old = {"format": "layer-graph/1", "name": "a", "eps": 1e-5, "output": "b",
+           "nodes": [{"id": "a", "op": "neg", "inputs": ["x"]},
+                     {"id": "b", "op": "group_var", "inputs": ["a"], "params": {"groups": 32}},
+                     {"id": "gone", "op": "abs", "inputs": ["x"]}],
+           "ui": {"positions": {"a": [0, 0]}}}
+    new = {"format": "layer-graph/1", "name": "b", "eps": 1e-3, "output": "c",
+           "nodes": [{"id": "a", "op": "tanh", "inputs": ["v1"]},
+                     {"id": "b", "op": "group_var", "inputs": ["a"], "params": {"groups": 8}},
+                     {"id": "c", "op": "mul", "inputs": ["b", "x"]}],
+           "ui": {"positions": {"a": [9, 9]}}}
+    assert document_diff(old, new) == [
+        {"kind": "node_added", "node": "c", "text": "added c = mul(b, x)"},
+        {"kind": "node_removed", "node": "gone", "text": "removed gone = abs(x)"},
+        {"kind": "op_changed", "node": "a", "text": "a: neg → tanh"},
+        {"kind": "inputs_changed", "node": "a", "text": "a: inputs (x) → (v1)"},
+        {"kind": "params_changed", "node": "b", "text": "b: groups=32 → groups=8"},
+        {"kind": "output_changed", "node": "c", "text": "output b → c"},
+        {"kind": "renamed", "node": None, "text": "renamed “a” → “b”"},
+        {"kind": "setting_changed", "node": None, "text": "eps 1e-05 → 0.001"},
+    ]
+    assert document_diff(old, {**old, "ui": {}}) == []
