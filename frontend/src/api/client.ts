@@ -13,6 +13,7 @@ import type {
   EventsPage,
   GraphDocument,
   LayerDetail,
+  LayerSaved,
   LayerSummary,
   LayerVersion,
   LayerVersionDetail,
@@ -143,13 +144,13 @@ export const api = {
   createLayer: (name: string, document: GraphDocument) => post<LayerDetail>("/api/layers", { name, document }),
   getLayer: (id: number) => get<LayerDetail>(`/api/layers/${id}`),
   updateLayer: (id: number, name: string, document: GraphDocument) =>
-    put<LayerDetail>(`/api/layers/${id}`, { name, document }),
+    put<LayerSaved>(`/api/layers/${id}`, { name, document }),
   deleteLayer: (id: number) => del(`/api/layers/${id}`),
   layerVersions: (id: number) => get<LayerVersion[]>(`/api/layers/${id}/versions`),
   layerVersion: (id: number, version: number) =>
     get<LayerVersionDetail>(`/api/layers/${id}/versions/${version}`),
   restoreLayerVersion: (id: number, version: number) =>
-    post<LayerDetail>(`/api/layers/${id}/versions/${version}/restore`),
+    post<LayerSaved>(`/api/layers/${id}/versions/${version}/restore`),
   layerExportUrl: (id: number) => `/api/layers/${id}/export.py`,
 
   createSearch: (body: SearchCreate) => post<SearchDetail>("/api/searches", body),

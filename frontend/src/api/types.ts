@@ -100,6 +100,8 @@ export interface ValidateResult {
   mode: Mode | null;
   canonical_hash: string | null;
   live_nodes: string[] | null;
+  /** Nodes the output does not use (allowed; not computed, not exported). */
+  warnings?: Array<{ code: string; node: string | null; message: string }>;
 }
 
 /** Result of `POST /api/layers/numeric-check` (the engine's numeric_probe). */
@@ -125,12 +127,27 @@ export interface LayerDetail extends LayerSummary {
   created_at: string;
 }
 
+/** The answer to a save (PUT) or a restore. */
+export interface LayerSaved extends LayerDetail {
+  /** Only the layout (`ui`) changed: the newest version took it and no version was added. */
+  layout_only: boolean;
+}
+
+export interface VersionChange {
+  kind: "node_added" | "node_removed" | "op_changed" | "inputs_changed" | "params_changed" | "output_changed" | "renamed" | "setting_changed";
+  node: string | null;
+  text: string;
+}
+
 export interface LayerVersion {
   version: number;
   name: string;
   canonical_hash: string;
   formula: string;
+  mode?: Mode;
   created_at: string;
+  /** What changed since the version before (none for the first); layout is not compared. */
+  changes: { from_version: number | null; same_function: boolean; items: VersionChange[] };
 }
 
 export interface LayerVersionDetail extends LayerVersion {

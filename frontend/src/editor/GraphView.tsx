@@ -20,13 +20,17 @@ export interface GraphViewProps {
   height?: number | string;
   className?: string;
   "aria-label"?: string;
+  /** Node ids to outline (e.g. what a version added or changed). */
+  highlight?: ReadonlySet<string>;
 }
 
-export function GraphView({ document, table = BUILTIN_TABLE, height = 360, className, ...rest }: GraphViewProps) {
+export function GraphView({ document, table = BUILTIN_TABLE, height = 360, className, highlight, ...rest }: GraphViewProps) {
   const flow = useMemo(() => {
     const g = fromDocument(document);
-    return toFlow(g, validateGraph(g, table), table, { readOnly: true });
-  }, [document, table]);
+    const f = toFlow(g, validateGraph(g, table), table, { readOnly: true });
+    if (!highlight?.size) return f;
+    return { ...f, nodes: f.nodes.map((n) => (highlight.has(n.id) ? { ...n, className: "node-changed" } : n)) };
+  }, [document, table, highlight]);
   return (
     <div
       className={`graph-view ${className ?? ""}`}

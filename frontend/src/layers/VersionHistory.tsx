@@ -1,12 +1,34 @@
 /**
- * Version history of a saved layer: every save is a version; view one (its
- * graph and formula) or restore it, which saves it again as the newest version.
+ * Version history of a saved layer: every save that changes the graph is a
+ * version (a save of the layout alone is not). Each entry shows its formula
+ * and what changed since the version before; view one (its graph, with the
+ * added and changed nodes outlined) or restore it, which saves it again as
+ * the newest version.
  */
 import { useEffect, useState } from "react";
 import { api, errorMessage } from "../api/client";
-import type { LayerDetail, LayerVersion, LayerVersionDetail } from "../api/types";
+import type { LayerSaved, LayerVersion, LayerVersionDetail } from "../api/types";
 import { formatDate } from "../app/ui";
 import { GraphView } from "../editor/GraphView";
+import { changeHeadline, touchedNodes } from "./versionText";
+
+function Changes({ v }: { v: LayerVersion }) {
+  const items = v.changes?.items ?? [];
+  return (
+    <div className="version-changes">
+      <div className="small muted">{v.changes ? changeHeadline(v) : ""}</div>
+      {items.length > 0 && (
+        <ul className="change-list" aria-label={`Changes in version ${v.version}`}>
+          {items.map((c, k) => (
+            <li key={k} className={`change change-${c.kind}`}>
+              {c.text}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
 
 export function VersionHistory({
   layerId,
@@ -15,7 +37,7 @@ export function VersionHistory({
 }: {
   layerId: number;
   currentVersion: number;
-  onRestored: (layer: LayerDetail) => void;
+  onRestored: (layer: LayerSaved) => void;
 }) {
   const [versions, setVersions] = useState<LayerVersion[] | null>(null);
   const [viewing, setViewing] = useState<LayerVersionDetail | null>(null);
@@ -68,14 +90,23 @@ export function VersionHistory({
       {!versions && !error && <p className="muted">Loading…</p>}
       <ol className="version-list">
         {versions?.map((v) => (
-          <li key={v.version} className={v.version === currentVersion ? "current" : undefined}>
+          <li
+            key={v.version}
+            className={v.version === currentVersion ? "current" : undefined}
+            aria-label={`Version ${v.version}`}
+            data-testid={`version-${v.version}`}
+          >
             <div className="version-head">
               <strong>v{v.version}</strong> <span className="muted small">{formatDate(v.created_at)}</span>
               {v.version === currentVersion && <span className="badge">current</span>}
             </div>
-            <div className="small ellipsis" title={v.formula}>
+            <div className="small ellipsis" title={v.name}>
               {v.name}
             </div>
+            <code className="formula version-formula" aria-label={`Formula of version ${v.version}`} title={v.formula}>
+              {v.formula}
+            </code>
+            <Changes v={v} />
             <div className="button-row">
               <button type="button" className="btn btn-small" onClick={() => view(v.version)} aria-label={`View version ${v.version}`}>
                 View
@@ -112,7 +143,8 @@ export function VersionHistory({
             </h2>
             <p className="muted small">Saved {formatDate(viewing.created_at)}</p>
             <code className="formula block">{viewing.formula}</code>
-            <GraphView document={viewing.document} height={380} />
+            <Changes v={viewing} />
+            <GraphView document={viewing.document} height={380} highlight={touchedNodes(viewing)} />
             <div className="button-row end">
               {viewing.version !== currentVersion && (
                 <button type="button" className="btn btn-primary" disabled={busy} onClick={() => restore(viewing.version)}>
