@@ -1,35 +1,27 @@
-/** Shows the server's numeric probe: forward and backward on random input at several scales. */
+/**
+ * Shows the server's numeric probe: forward and backward on random input at
+ * three scales, in training and in evaluation mode. Rows are grouped by input
+ * scale; every number has three significant digits (see numerics.ts).
+ */
 import type { NumericProbe } from "../api/types";
+import { formatNumber as fmt, formatScale, groupChecks, MODE_LABEL, type ProbeCheck, type ProbeMode } from "./numerics";
 
-type Check = {
-  scale?: number;
-  mode?: string;
-  finite?: boolean;
-  mean?: number | null;
-  std?: number | null;
-  min?: number | null;
-  max?: number | null;
-  grad_finite?: boolean;
-  grad_norm?: number | null;
-};
-
-const fmt = (v: unknown) => {
-  if (v === null || v === undefined) return "—";
-  if (typeof v !== "number") return String(v);
-  if (v === 0) return "0";
-  const a = Math.abs(v);
-  return a >= 1e4 || a < 1e-2 ? v.toExponential(1) : v.toPrecision(3);
-};
+const COLUMNS = ["mean", "std", "min", "max"] as const;
 
 export function NumericsPanel({ probe, error, running }: { probe: NumericProbe | null; error: string | null; running: boolean }) {
   if (!probe && !error && !running) return null;
-  const checks: Check[] = Array.isArray(probe?.checks) ? (probe!.checks as Check[]) : [];
+  const checks: ProbeCheck[] = Array.isArray(probe?.checks) ? (probe!.checks as ProbeCheck[]) : [];
+  const groups = groupChecks(checks);
   return (
     <section className="panel" aria-labelledby="num-h" data-testid="numerics">
       <h2 id="num-h" className="panel-title">
         Numerics
       </h2>
-      <p className="muted small">The server runs the layer forward and backward on random input at three scales, in training and evaluation mode.</p>
+      <p className="muted small">
+        The server runs the layer forward and backward on random input at three scales, in two modes. <strong>Training mode</strong>: batch_* ops
+        use the statistics of the current batch. <strong>Evaluation mode</strong>: they use the running estimates instead. A layer without
+        batch_* ops (mode S) gives the same numbers in both.
+      </p>
       {running && <p className="muted">Running…</p>}
       {error && (
         <p role="alert" className="error">
@@ -54,34 +46,46 @@ export function NumericsPanel({ probe, error, running }: { probe: NumericProbe |
               ))}
             </ul>
           )}
-          {checks.length > 0 ? (
+          {groups.length > 0 ? (
             <div className="table-scroll">
-              <table className="data-table compact">
-                <caption className="sr-only">Output statistics per input scale and mode</caption>
+              <table className="data-table compact numerics-table">
+                <caption className="sr-only">Output statistics and gradient norm per input scale, in training and evaluation mode</caption>
                 <thead>
                   <tr>
-                    <th scope="col">input</th>
-                    <th scope="col">mean</th>
-                    <th scope="col">std</th>
-                    <th scope="col">min</th>
-                    <th scope="col">max</th>
-                    <th scope="col" title="norm of the gradients">grad</th>
+                    <th scope="col">mode</th>
+                    {COLUMNS.map((c) => (
+                      <th key={c} scope="col" className="num">
+                        {c}
+                      </th>
+                    ))}
+                    <th scope="col" className="num" title="norm of the gradients with respect to the input and the parameters">
+                      grad norm
+                    </th>
                   </tr>
                 </thead>
-                <tbody>
-                  {checks.map((c, k) => (
-                    <tr key={k} className={c.finite === false || c.grad_finite === false ? "row-bad" : undefined}>
-                      <td title={`input scale ${c.scale}, ${c.mode === "train" ? "training" : "evaluation"} mode`}>
-                        {fmt(c.scale)} {c.mode}
-                      </td>
-                      <td>{c.finite === false ? "non-finite" : fmt(c.mean)}</td>
-                      <td>{fmt(c.std)}</td>
-                      <td>{fmt(c.min)}</td>
-                      <td>{fmt(c.max)}</td>
-                      <td title={`gradient norm ${fmt(c.grad_norm)}`}>{c.grad_finite ? fmt(c.grad_norm) : "non-finite"}</td>
+                {groups.map((g) => (
+                  <tbody key={String(g.scale)}>
+                    <tr className="scale-row">
+                      <th scope="rowgroup" colSpan={6}>
+                        input × {formatScale(g.scale)}
+                        {g.sameInBothModes && <span className="muted small"> · same in both modes</span>}
+                      </th>
                     </tr>
-                  ))}
-                </tbody>
+                    {g.rows.map((c, k) => (
+                      <tr key={k} className={c.finite === false || c.grad_finite === false ? "row-bad" : undefined}>
+                        <th scope="row" className="mode-cell">
+                          {MODE_LABEL[c.mode as ProbeMode] ?? c.mode}
+                        </th>
+                        {COLUMNS.map((col) => (
+                          <td key={col} className="num">
+                            {c.finite === false && col === "mean" ? "non-finite" : fmt(c[col])}
+                          </td>
+                        ))}
+                        <td className="num">{c.grad_finite === false ? "non-finite" : fmt(c.grad_norm)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                ))}
               </table>
             </div>
           ) : (
