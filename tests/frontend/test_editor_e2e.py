@@ -1,9 +1,9 @@
 """End to end in headless Chromium: the layer editor against the running lab.
 
 Draws EvoNorm-S0 by dragging ops from the palette and connecting handles with
-the mouse, checks the server's formula and verdict, sees a cycle and an
-overfilled slot refused as they are drawn, sees an invalid graph flagged on
-its nodes, uses undo/redo, multi-select, copy/paste and auto layout, saves,
+the mouse, checks the server's formula and verdict, sees a cycle refused as it
+is drawn and a connection dropped on a full slot replace the old one (undone),
+sees an unfinished unused node flagged as a warning on its node, uses undo/redo, multi-select, copy/paste and auto layout, saves,
 checks numerics, saves a second version and restores the first, finds the
 layer in the list after a reload, downloads it as .py and runs the module,
 comparing it with the engine's own EvoNorm-S0.
@@ -11,7 +11,7 @@ comparing it with the engine's own EvoNorm-S0.
 Screenshots (test-artifacts/):
   editor-s0-drawn.png      EvoNorm-S0 drawn by hand, auto-laid-out, with the server's formula
   editor-cycle-refused.png the refusal notice after trying to close a cycle n7 → n8 → n7
-  editor-invalid.png       an unfilled slot flagged on node n7, dead nodes greyed, verdicts red
+  editor-invalid.png       an unfilled slot on unused node n7 (a warning), unused nodes greyed, still valid
   editor-numerics.png      the saved layer with the numeric probe's table
   editor-history.png       version 1 opened from the history panel (read-only graph)
   editor-reference-b0.png  EvoNorm-B0 loaded from the reference catalogue (mode B)
@@ -160,11 +160,15 @@ def test_draw_s0_refuse_cycle_save_restore_download(lab_server, page: Page, tmp_
     page.wait_for_timeout(400)
     page.screenshot(path=str(ARTIFACTS / "editor-s0-drawn.png"))
 
-    # --- refusals while drawing: an overfilled slot and a cycle ---
+    # --- while drawing: a connection dropped on a full slot replaces the old one; a cycle is refused ---
     n_edges = edges(page)
-    wire(page, "@x", "n6", 0)  # slot a of n6 already holds n3
-    expect(page.get_by_test_id("notice")).to_contain_text("already connected")
+    wire(page, "@x", "n6", 0)  # slot a of n6 holds n3: x takes its place
+    expect(page.get_by_test_id("notice")).to_contain_text("x replaces n3 at input a of n6")
+    expect(page.locator('.react-flow__edge[data-id="@x->n6#0"]')).to_have_count(1)
     assert edges(page) == n_edges
+    page.keyboard.press("Control+z")
+    expect(formula).to_have_text(s0_ref["formula"])
+    expect(page.locator('.react-flow__edge[data-id="n3->n6#0"]')).to_have_count(1)
 
     canvas = page.locator(".canvas-wrap").bounding_box()
     assert canvas
@@ -183,15 +187,24 @@ def test_draw_s0_refuse_cycle_save_restore_download(lab_server, page: Page, tmp_
     expect(page.locator(".react-flow__edge")).to_have_count(n_edges + 2)
     page.screenshot(path=str(ARTIFACTS / "editor-cycle-refused.png"))
 
-    # --- an invalid graph is flagged: n7's slot b is empty; n7 and n8 are dead ---
-    expect(node(page, "n7").locator(".op-node.has-issues")).to_be_visible()
-    expect(node(page, "n7").locator(".node-slot.slot-missing")).to_have_count(1)
+    # --- n7's slot b is empty, but nothing uses n7 or n8: warnings, the layer stays valid ---
+    expect(node(page, "n7").locator(".node-slot.slot-empty")).to_have_count(1)
     expect(node(page, "n7").locator(".op-node.dead")).to_be_visible()
     expect(node(page, "n8").locator(".op-node.dead")).to_be_visible()
+    expect(page.get_by_test_id("local-valid")).to_be_visible()
+    expect(page.get_by_test_id("local-warnings")).to_have_text(re.compile("2 warnings"))
+    expect(page.get_by_test_id("server-verdict")).not_to_contain_text("invalid")
+    expect(formula).to_have_text(s0_ref["formula"])
+    page.screenshot(path=str(ARTIFACTS / "editor-invalid.png"))
+    # Fed into the output, the unfinished n7 is an error again, named on its slot.
+    wire(page, "n7", "@output", 0)
+    expect(node(page, "n7").locator(".op-node.has-issues")).to_be_visible()
+    expect(node(page, "n7").locator(".node-slot.slot-missing")).to_have_count(1)
     expect(page.get_by_test_id("local-invalid")).to_be_visible()
     expect(page.get_by_test_id("server-verdict")).to_contain_text("invalid")
-    expect(page.locator(".server-error")).to_contain_text("unknown_input")
-    page.screenshot(path=str(ARTIFACTS / "editor-invalid.png"))
+    expect(page.locator(".server-error")).to_contain_text("an input slot is not connected")
+    page.keyboard.press("Control+z")
+    expect(page.get_by_test_id("local-valid")).to_be_visible()
 
     # --- multi-select (Ctrl+click, then a Shift-drag box) and delete, then undo and redo ---
     node(page, "n1").locator(".node-op").click()
@@ -245,7 +258,8 @@ def test_draw_s0_refuse_cycle_save_restore_download(lab_server, page: Page, tmp_
     page.get_by_role("button", name="Check numerics").click()
     numerics = page.get_by_test_id("numerics")
     expect(numerics).to_contain_text("OK", timeout=60_000)
-    expect(numerics.locator("tbody tr")).to_have_count(6)
+    expect(numerics.get_by_role("rowheader", name="training mode")).to_have_count(3)
+    expect(numerics.get_by_role("rowheader", name="evaluation mode")).to_have_count(3)
     page.screenshot(path=str(ARTIFACTS / "editor-numerics.png"))
 
     # --- version 2 without the dead copy; view version 1 and restore it (version 3) ---
@@ -255,7 +269,7 @@ def test_draw_s0_refuse_cycle_save_restore_download(lab_server, page: Page, tmp_
     page.keyboard.press("Control+s")
     expect(page.get_by_test_id("save-state")).to_have_text("saved · v2")
     history = page.get_by_test_id("version-history")
-    expect(history.locator(".version-list li")).to_have_count(2)
+    expect(history.locator(".version-list > li")).to_have_count(2)
     history.get_by_role("button", name="View version 1").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("version 1")
@@ -264,7 +278,7 @@ def test_draw_s0_refuse_cycle_save_restore_download(lab_server, page: Page, tmp_
     dialog.get_by_role("button", name="Restore this version").click()
     expect(page.get_by_test_id("save-state")).to_have_text("saved · v3")
     expect(node(page, "n7")).to_be_visible()
-    expect(history.locator(".version-list li")).to_have_count(3)
+    expect(history.locator(".version-list > li")).to_have_count(3)
 
     # --- find it in the list after a reload, and open it again ---
     page.get_by_role("link", name="Layers", exact=True).click()

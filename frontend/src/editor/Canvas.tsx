@@ -1,8 +1,10 @@
 /**
  * The React Flow canvas of the editor. It renders the editor graph and turns
  * React Flow's events into model edits: connections are checked with the
- * validation mirror while they are drawn (cycles and full slots are refused),
- * drags become one undo step, deletions one more.
+ * validation mirror while they are drawn (cycles are refused; a connection
+ * dropped on an occupied slot replaces the old one), drags become one undo
+ * step, deletions one more. A node without connections dropped onto a
+ * connection (from the palette, or dragged there) is spliced into it.
  */
 import {
   Background,
@@ -19,7 +21,19 @@ import {
 } from "@xyflow/react";
 import { useCallback, useMemo, useState, type Dispatch, type DragEvent, type SetStateAction } from "react";
 import { docIdOf, modelKeyOf, slotOfHandle, toFlow, type EdgeData, type FlowNode } from "./flow";
-import { canConnect, connect, disconnect, OUTPUT_KEY, removeNodes, type EditorGraph, type XY } from "./model";
+import {
+  canConnect,
+  canSplice,
+  connect,
+  connectionReplaces,
+  disconnect,
+  OUTPUT_KEY,
+  removeNodes,
+  spliceNode,
+  type EditorGraph,
+  type Wire,
+  type XY,
+} from "./model";
 import { nodeTypes } from "./nodes";
 import type { OpTable } from "./opTable";
 import type { Validation } from "./validation";
@@ -34,11 +48,21 @@ export interface CanvasProps {
   setSelected: Dispatch<SetStateAction<Set<string>>>;
   /** One undoable edit. */
   edit: (fn: (g: EditorGraph) => EditorGraph) => void;
-  /** Node drags: begin records the undo point, move changes the present, end commits. */
-  drag: { begin: () => void; move: (moves: Record<string, XY>) => void; end: () => void; active: () => boolean };
-  onAddOp: (op: string, at: XY) => void;
+  /** Node drags: begin records the undo point, move changes the present, end commits (with `then` in the same step). */
+  drag: {
+    begin: () => void;
+    move: (moves: Record<string, XY>) => void;
+    end: (then?: (g: EditorGraph) => EditorGraph) => void;
+    active: () => boolean;
+  };
+  /** Adds an op at `at`; with `wire`, spliced into that connection in the same undo step. */
+  onAddOp: (op: string, at: XY, wire?: Wire) => void;
   notify: (message: string, kind?: "info" | "error") => void;
+  showMinimap: boolean;
 }
+
+/** The label of a wire's end for messages: a node id, an input name or "the output". */
+export const endName = (id: string) => (id === OUTPUT_KEY ? "the output" : id);
 
 function endpoints(c: { source: string | null; target: string | null; targetHandle?: string | null }) {
   return {
@@ -56,7 +80,7 @@ function toggled(prev: Set<string>, select: ReadonlyArray<readonly [string, bool
   return next;
 }
 
-export function Canvas({ graph, validation, table, selected, setSelected, edit, drag, onAddOp, notify }: CanvasProps) {
+export function Canvas({ graph, validation, table, selected, setSelected, edit, drag, onAddOp, notify, showMinimap }: CanvasProps) {
   const rf = useReactFlow();
   const [measured, setMeasured] = useState<Record<string, { width: number; height: number }>>({});
   const flow = useMemo(
@@ -139,9 +163,43 @@ export function Canvas({ graph, validation, table, selected, setSelected, edit, 
         notify(`Refused: ${verdict.reason}.`, "error");
         return;
       }
+      const old = connectionReplaces(graph, target, slot);
       edit((g) => connect(g, source, target, slot));
+      if (old && old !== source) {
+        const where = target === OUTPUT_KEY ? "the output" : `input ${table[graph.nodes.find((n) => n.id === target)?.op ?? ""]?.slots[slot] ?? slot + 1} of ${target}`;
+        notify(`${source} replaces ${old} at ${where} (Ctrl+Z puts ${old} back).`);
+      }
     },
     [edit, graph, notify, table],
+  );
+
+  /** The connection drawn under a screen point, if any (edges lie under the nodes). */
+  const wireAt = useCallback(
+    (clientX: number, clientY: number, except?: string): Wire | null => {
+      for (const el of document.elementsFromPoint(clientX, clientY)) {
+        const id = el.closest(".react-flow__edge")?.getAttribute("data-id");
+        if (!id) continue;
+        const e = flow.edges.find((x) => x.id === id);
+        if (!e?.data) continue;
+        const wire = { source: docIdOf(e.source), target: e.data.target, slot: e.data.slot };
+        if (except && (wire.source === except || wire.target === except)) continue;
+        return wire;
+      }
+      return null;
+    },
+    [flow.edges],
+  );
+
+  const onNodeDragStop = useCallback(
+    (e: MouseEvent | TouchEvent, node: FlowNode, nodes: FlowNode[]) => {
+      const point = "clientX" in e ? e : e.changedTouches?.[0];
+      const wire = point && nodes.length <= 1 && node.type === "op" ? wireAt(point.clientX, point.clientY, node.id) : null;
+      if (wire && canSplice(graph, node.id, wire)) {
+        drag.end((g) => spliceNode(g, node.id, wire));
+        notify(`Put ${node.id} on the connection ${wire.source} → ${endName(wire.target)}.`);
+      } else drag.end();
+    },
+    [drag, graph, notify, wireAt],
   );
 
   const onConnectEnd = useCallback(
@@ -171,9 +229,9 @@ export function Canvas({ graph, validation, table, selected, setSelected, edit, 
       if (!op) return;
       e.preventDefault();
       const p = rf.screenToFlowPosition({ x: e.clientX, y: e.clientY });
-      onAddOp(op, [p.x - 60, p.y - 30]);
+      onAddOp(op, [p.x - 60, p.y - 30], wireAt(e.clientX, e.clientY) ?? undefined);
     },
-    [onAddOp, rf],
+    [onAddOp, rf, wireAt],
   );
 
   return (
@@ -188,17 +246,15 @@ export function Canvas({ graph, validation, table, selected, setSelected, edit, 
       onConnectEnd={onConnectEnd}
       isValidConnection={isValidConnection}
       onNodeDragStart={drag.begin}
-      onNodeDragStop={drag.end}
+      onNodeDragStop={onNodeDragStop}
       onSelectionDragStart={drag.begin}
-      onSelectionDragStop={drag.end}
+      onSelectionDragStop={() => drag.end()}
       onDragOver={onDragOver}
       onDrop={onDrop}
       deleteKeyCode={["Delete", "Backspace"]}
       selectionKeyCode="Shift"
       multiSelectionKeyCode={["Control", "Meta"]}
       connectionRadius={24}
-      fitView
-      fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
       minZoom={0.15}
       maxZoom={2.5}
       defaultEdgeOptions={{ type: "default" }}
@@ -206,7 +262,9 @@ export function Canvas({ graph, validation, table, selected, setSelected, edit, 
     >
       <Background gap={20} size={1} />
       <Controls showInteractive={false} aria-label="Zoom controls" />
-      <MiniMap pannable zoomable ariaLabel="Mini map of the graph" nodeStrokeWidth={3} />
+      {showMinimap && (
+        <MiniMap pannable zoomable ariaLabel="Mini map of the graph" nodeStrokeWidth={3} style={{ width: 168, height: 112 }} />
+      )}
     </ReactFlow>
   );
 }

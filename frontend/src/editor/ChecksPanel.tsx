@@ -6,6 +6,11 @@ import { ModeBadge } from "../app/ui";
 import type { Validation } from "./validation";
 import type { ServerVerdict } from "./useServerValidation";
 
+/** The server's error in the user's terms where the engine's wording is internal. */
+export function serverMessage(message: string): string {
+  return message.replace(/input '' names no node/g, "an input slot is not connected");
+}
+
 export function ChecksPanel({
   validation,
   server,
@@ -29,6 +34,12 @@ export function ChecksPanel({
         {validation.valid ? (
           <span className="ok-text" data-testid="local-valid">
             no problems
+            {validation.warnings.length > 0 && (
+              <span className="warn-text" data-testid="local-warnings">
+                {" "}
+                · {validation.warnings.length} warning{validation.warnings.length > 1 ? "s" : ""}
+              </span>
+            )}
           </span>
         ) : (
           <span className="bad-text" data-testid="local-invalid">
@@ -53,6 +64,21 @@ export function ChecksPanel({
           ))}
         </ul>
       )}
+      {validation.warnings.length > 0 && (
+        <ul className="issue-list warning-list" aria-label="Warnings">
+          {validation.warnings.slice(0, 30).map((i, k) => (
+            <li key={k}>
+              {i.node ? (
+                <button type="button" className="link-button" onClick={() => onFocusNode(i.node!)} aria-label={`Show node ${i.node}: ${i.message}`}>
+                  {i.message}
+                </button>
+              ) : (
+                i.message
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
       <div className="check-row" aria-live="polite" data-testid="server-verdict">
         <span className="check-label">Server</span>
         {server.error ? (
@@ -60,7 +86,15 @@ export function ChecksPanel({
         ) : !r ? (
           <span className="muted">checking…</span>
         ) : r.valid ? (
-          <span className="ok-text">valid</span>
+          <span className="ok-text">
+            valid
+            {(r.warnings?.length ?? 0) > 0 && (
+              <span className="warn-text" title={r.warnings!.map((w) => w.message).join("\n")}>
+                {" "}
+                · {r.warnings!.length} unused node{r.warnings!.length > 1 ? "s" : ""} not computed
+              </span>
+            )}
+          </span>
         ) : (
           <span className="bad-text">invalid</span>
         )}
@@ -69,7 +103,7 @@ export function ChecksPanel({
       </div>
       {r && !r.valid && r.error && (
         <p className="server-error" role="status">
-          <span className="code">{r.error.code}</span> {r.error.message}
+          <span className="code">{r.error.code}</span> {serverMessage(r.error.message)}
         </p>
       )}
       <div className="formula-box">

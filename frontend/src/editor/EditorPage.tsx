@@ -12,7 +12,7 @@ import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useLocation, useNavigate, useParams } from "react-router";
 import { api, errorMessage } from "../api/client";
-import type { GraphDocument, LayerDetail, NumericProbe, ReferenceLayer } from "../api/types";
+import type { GraphDocument, LayerDetail, LayerSaved, NumericProbe, ReferenceLayer } from "../api/types";
 import { VersionHistory } from "../layers/VersionHistory";
 import { Canvas } from "./Canvas";
 import { ChecksPanel } from "./ChecksPanel";
@@ -34,9 +34,11 @@ import {
   setMeta,
   setOutput,
   setParam,
+  spliceNode,
   toDocument,
   type Clipboard,
   type EditorGraph,
+  type Wire,
   type XY,
 } from "./model";
 import { NumericsPanel } from "./NumericsPanel";
@@ -44,10 +46,22 @@ import { BUILTIN_TABLE, mergeRegistry, type OpTable } from "./opTable";
 import { Palette } from "./Palette";
 import { semanticKey, useServerValidation } from "./useServerValidation";
 import { validateGraph } from "./validation";
+import { panClearOf, readableViewport } from "./viewport";
+import { endName } from "./Canvas";
 
 /** Survives page changes inside the app, like a system clipboard would. */
 let clipboard: Clipboard | null = null;
 const CANDIDATE_IMPORT_KEY = "lab.editor.import";
+/** Whether the mini map is shown, remembered across visits ("shown" / "hidden"). */
+export const MINIMAP_KEY = "lab.editor.minimap";
+
+function storedMinimap(): boolean {
+  try {
+    return window.localStorage.getItem(MINIMAP_KEY) !== "hidden";
+  } catch {
+    return true;
+  }
+}
 
 export function EditorRoute() {
   const { id } = useParams();
@@ -126,6 +140,7 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
   const [probe, setProbe] = useState<NumericProbe | null>(null);
   const [probeError, setProbeError] = useState<string | null>(null);
   const [probing, setProbing] = useState(false);
+  const [showMinimap, setShowMinimap] = useState(storedMinimap);
   const canvasRef = useRef<HTMLDivElement>(null);
   const dragOrigin = useRef<EditorGraph | null>(null);
   const nameOrigin = useRef<EditorGraph | null>(null);
@@ -155,6 +170,56 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
     return () => window.clearTimeout(t);
   }, [notice]);
 
+  // --- view ----------------------------------------------------------------------------
+  /** The opening view: the whole graph where it fits at a readable zoom, else its readable left part. */
+  const readableView = useCallback(
+    async (duration = 0) => {
+      await rf.fitView({ padding: 0.1, minZoom: 0.15, maxZoom: 1.2 }); // resolves once nodes are measured
+      const box = canvasRef.current?.getBoundingClientRect();
+      const nodes = rf.getNodes();
+      if (!box || nodes.length === 0) return;
+      await rf.setViewport(readableViewport(rf.getNodesBounds(nodes), { width: box.width, height: box.height }), { duration });
+    },
+    [rf],
+  );
+
+  /** Pans new nodes out from under the mini map, so a node dropped in its corner stays in reach. */
+  const revealNodes = useCallback(
+    (ids: string[]) => {
+      window.requestAnimationFrame(() => {
+        const wrap = canvasRef.current;
+        const map = wrap?.querySelector(".react-flow__minimap")?.getBoundingClientRect();
+        if (!wrap || !map) return;
+        let dx = 0;
+        let dy = 0;
+        for (const id of ids) {
+          const el = wrap.querySelector(`.react-flow__node[data-id="${CSS.escape(id)}"]`);
+          if (!el) continue;
+          const r = el.getBoundingClientRect();
+          const pan = panClearOf({ x: r.x + dx, y: r.y + dy, width: r.width, height: r.height }, { x: map.x, y: map.y, width: map.width, height: map.height });
+          dx += pan.dx;
+          dy += pan.dy;
+        }
+        if (dx || dy) {
+          const v = rf.getViewport();
+          void rf.setViewport({ x: v.x + dx, y: v.y + dy, zoom: v.zoom }, { duration: 150 });
+        }
+      });
+    },
+    [rf],
+  );
+
+  const toggleMinimap = useCallback(() => {
+    setShowMinimap((on) => {
+      try {
+        window.localStorage.setItem(MINIMAP_KEY, on ? "hidden" : "shown");
+      } catch {
+        /* private mode: the choice lasts for this page only */
+      }
+      return !on;
+    });
+  }, []);
+
   // --- loading -------------------------------------------------------------------------
   useEffect(() => {
     api.ops().then(
@@ -175,7 +240,7 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
         setLayer(l);
         setSavedKey(l ? JSON.stringify(toDocument(g)) : null);
         setLoaded(true);
-        window.requestAnimationFrame(() => rf.fitView({ padding: 0.15, maxZoom: 1.2 }));
+        window.requestAnimationFrame(() => void readableView());
       },
       (e) => {
         if (!live) return;
@@ -198,10 +263,14 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
         dragOrigin.current = historyRef.current.present;
       },
       move: (moves: Record<string, XY>) => apply((h) => replace(h, moveNodes(h.present, moves))),
-      end: () => {
+      end: (then?: (g: EditorGraph) => EditorGraph) => {
         const origin = dragOrigin.current;
         dragOrigin.current = null;
-        if (origin) apply((h) => (h.present === origin ? h : commitFrom(h, origin, h.present)));
+        if (!origin) return;
+        apply((h) => {
+          const next = then ? then(h.present) : h.present;
+          return next === origin ? h : commitFrom(h, origin, next);
+        });
       },
       active: () => dragOrigin.current !== null,
     }),
@@ -209,18 +278,22 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
   );
 
   const addOp = useCallback(
-    (op: string, at: XY) => {
+    (op: string, at: XY, wire?: Wire) => {
       if (!table[op]) return;
       let newId = "";
+      let spliced = false;
       apply((h) => {
         const r = addNode(h.present, op, at, table);
         newId = r.id;
-        return commit(h, r.graph);
+        const g = wire ? spliceNode(r.graph, r.id, wire) : r.graph;
+        spliced = g !== r.graph;
+        return commit(h, g);
       });
       setSelected(new Set([newId]));
-      notify(`Added ${op} as ${newId}.`);
+      notify(spliced && wire ? `Added ${op} as ${newId} on the connection ${wire.source} → ${endName(wire.target)}.` : `Added ${op} as ${newId}.`);
+      revealNodes([newId]);
     },
-    [apply, notify, table],
+    [apply, notify, revealNodes, table],
   );
 
   const addAtCenter = useCallback(
@@ -262,13 +335,14 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
       return commit(h, r.graph);
     });
     setSelected(new Set(ids));
+    revealNodes(ids);
     // Paste again further along, like most editors.
     clipboard = {
       nodes: clip.nodes,
       positions: Object.fromEntries(Object.entries(clip.positions).map(([k, [x, y]]) => [k, [x + 40, y + 40] as XY])),
     };
     notify(`Pasted ${ids.length} node${ids.length > 1 ? "s" : ""}.`);
-  }, [apply, notify]);
+  }, [apply, notify, revealNodes]);
 
   const deleteNode = useCallback(
     (id: string) => {
@@ -285,12 +359,12 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
     try {
       const positions = await elkLayout(boxes, edges);
       edit((g) => moveNodes(g, positions));
-      window.requestAnimationFrame(() => rf.fitView({ padding: 0.15, maxZoom: 1.2, duration: 200 }));
+      window.requestAnimationFrame(() => void readableView(200));
       notify("Laid out left to right.");
     } catch (e) {
       notify(`Layout failed: ${errorMessage(e)}`, "error");
     }
-  }, [edit, notify, rf]);
+  }, [edit, notify, readableView, rf]);
 
   const zoomToFit = useCallback(() => rf.fitView({ padding: 0.15, maxZoom: 1.2, duration: 200 }), [rf]);
 
@@ -316,7 +390,11 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
       setLayer(saved);
       setSavedKey(JSON.stringify(document));
       if (g.name !== name) edit((x) => setMeta(x, { name }));
-      notify(`Saved ${saved.name} as version ${saved.version}.`);
+      notify(
+        "layout_only" in saved && saved.layout_only
+          ? `Saved the layout. The graph is unchanged, so it is still version ${saved.version}.`
+          : `Saved ${saved.name} as version ${saved.version}.`,
+      );
       if (!layer) navigate(`/editor/${saved.id}/`, { replace: true, state: { session } });
     } catch (e) {
       notify(`Not saved: ${errorMessage(e)}`, "error");
@@ -339,15 +417,15 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
   }, []);
 
   const onRestored = useCallback(
-    (l: LayerDetail) => {
+    (l: LayerSaved) => {
       const g = fromDocument({ ...l.document, name: l.name });
       setLayer(l);
       apply((h) => commit(h, g));
       setSavedKey(JSON.stringify(toDocument(g)));
-      notify(`Restored as version ${l.version}.`);
-      window.requestAnimationFrame(() => rf.fitView({ padding: 0.15, maxZoom: 1.2 }));
+      notify(l.layout_only ? `That version has the same graph; its layout is restored in version ${l.version}.` : `Restored as version ${l.version}.`);
+      window.requestAnimationFrame(() => void readableView());
     },
-    [apply, notify, rf],
+    [apply, notify, readableView],
   );
 
   // --- keyboard ---------------------------------------------------------------------------
@@ -435,7 +513,7 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
               if (origin) apply((h) => (h.present.name === origin.name ? h : commitFrom(h, origin, h.present)));
             }}
           />
-          <button type="button" className="btn btn-primary" onClick={() => void save()} disabled={saving} aria-label="Save layer" title="Save (Ctrl+S): each save is a new version">
+          <button type="button" className="btn btn-primary" onClick={() => void save()} disabled={saving} aria-label="Save layer" title="Save (Ctrl+S): a new version when the graph changed; the layout alone is saved without one">
             {saving ? "Saving…" : "Save"}
           </button>
           <span className="save-state" aria-live="polite" data-testid="save-state">
@@ -452,8 +530,18 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
           <button type="button" className="btn" onClick={() => void autoLayout()} aria-label="Automatic layout" title="Lay out left to right">
             Auto layout
           </button>
-          <button type="button" className="btn" onClick={zoomToFit} aria-label="Zoom to fit" title="Zoom to fit">
+          <button type="button" className="btn" onClick={zoomToFit} aria-label="Zoom to fit" title="Show the whole graph, however small">
             Fit
+          </button>
+          <button
+            type="button"
+            className="btn"
+            onClick={toggleMinimap}
+            aria-pressed={showMinimap}
+            aria-label="Mini map"
+            title={showMinimap ? "Hide the mini map (remembered)" : "Show the mini map (remembered)"}
+          >
+            Mini map
           </button>
         </div>
         <div className="toolbar-group">
@@ -509,6 +597,7 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
             drag={drag}
             onAddOp={addOp}
             notify={notify}
+            showMinimap={showMinimap}
           />
           <div className={`notice ${notice ? `notice-${notice.kind}` : "notice-hidden"}`} role="status" aria-live="polite" data-testid="notice">
             {notice?.text}

@@ -89,7 +89,7 @@ export function Inspector({ graph, validation, table, nodeId, onMeta, onParam, o
             Node {node.id}: {node.op}
           </h2>
           <p className="muted small">{spec?.description ?? "Unknown op."}</p>
-          {validation.dead.has(node.id) && <p className="note">Dead: the output does not depend on this node, so it is neither computed nor exported.</p>}
+          {validation.dead.has(node.id) && <p className="note">Unused: the output does not use this node, so it is neither computed nor exported.</p>}
           {spec &&
             Object.entries(spec.params).map(([key, p]) => (
               <NumberField
@@ -141,7 +141,7 @@ export function Inspector({ graph, validation, table, nodeId, onMeta, onParam, o
             </button>
           </div>
           {(validation.byNode[node.id] ?? []).length > 0 && (
-            <ul className="issue-list" aria-label={`Problems of ${node.id}`}>
+            <ul className="issue-list" aria-label={`Problems and warnings of ${node.id}`}>
               {validation.byNode[node.id].map((i, k) => (
                 <li key={k}>{i.message}</li>
               ))}

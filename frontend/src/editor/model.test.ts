@@ -11,8 +11,11 @@ import gnRelu from "./fixtures/gn_relu.json";
 import {
   addNode,
   canConnect,
+  canSplice,
   connect,
+  connectionReplaces,
   copyNodes,
+  draftNodes,
   disconnect,
   emptyGraph,
   fromDocument,
@@ -21,6 +24,7 @@ import {
   removeNodes,
   semanticDocument,
   setParam,
+  spliceNode,
   toDocument,
   wouldCreateCycle,
   type EditorGraph,
@@ -136,12 +140,20 @@ describe("validation mirror", () => {
     expect(new Set(v.issues.filter((i) => i.code === "cycle").map((i) => i.node))).toEqual(new Set(["n1", "n2", "n3"]));
   });
 
-  it("refuses to overfill a slot or the output", () => {
+  it("lets a new connection replace the one in an occupied slot or output, in one edit", () => {
     const g = drawS0();
-    expect(canConnect(g, "x", "n1", 0, T)).toMatchObject({ ok: false });
-    expect(canConnect(g, "n5", OUTPUT_KEY, 0, T)).toMatchObject({ ok: false });
+    expect(canConnect(g, "x", "n1", 0, T)).toEqual({ ok: true });
+    expect(connectionReplaces(g, "n1", 0)).toBe("v1");
+    expect(connect(g, "x", "n1", 0).nodes[0].inputs).toEqual(["x", "x"]);
+    expect(canConnect(g, "n5", OUTPUT_KEY, 0, T)).toEqual({ ok: true });
+    expect(connectionReplaces(g, OUTPUT_KEY, 0)).toBe("n6");
+    const moved = commit(createHistory(g), connect(g, "n5", OUTPUT_KEY, 0));
+    expect(moved.present.output).toBe("n5");
+    expect(undo(moved).present.output).toBe("n6");
+    // Still refused: an input as the output, a slot the op lacks, a cycle.
     expect(canConnect(disconnect(g, OUTPUT_KEY, 0), "x", OUTPUT_KEY, 0, T)).toMatchObject({ ok: false });
     expect(canConnect(g, "x", "n1", 2, T)).toMatchObject({ ok: false });
+    expect(canConnect(g, "n6", "n1", 0, T)).toMatchObject({ ok: false });
   });
 
   it("flags missing inputs per slot and wrong arity", () => {
@@ -221,6 +233,98 @@ describe("edits", () => {
     // Pasting after the source is gone leaves its links empty.
     const { graph: g2 } = pasteNodes(removeNodes(g, ["n1"]), copyNodes(g, ["n2"])!);
     expect(g2.nodes[g2.nodes.length - 1].inputs).toEqual([null]);
+  });
+});
+
+describe("unused and unfinished nodes", () => {
+  /** S0 plus an `add` fed by x in slot a only, and a `neg` reading it: both unused. */
+  function withLoose(): EditorGraph {
+    let g = drawS0();
+    const a = addNode(g, "add", [10, 20], T);
+    g = connect(a.graph, "x", a.id, 0);
+    const b = addNode(g, "neg", [30, 40], T);
+    return connect(b.graph, a.id, b.id, 0);
+  }
+
+  it("makes an unconnected node the output does not use a warning, not an error", () => {
+    const v = validateGraph(withLoose(), T);
+    expect(v.valid).toBe(true);
+    expect(v.issues).toEqual([]);
+    expect(v.warnings).toEqual([
+      expect.objectContaining({ code: "unfinished_node", node: "n7", slot: 1 }),
+      expect.objectContaining({ code: "unused_node", node: "n8" }),
+    ]);
+    expect(v.warnings[0].message).toContain("kept in the editor only");
+    expect(v.byNode.n7).toHaveLength(1);
+  });
+
+  it("keeps an empty slot an error when the output uses the node", () => {
+    const g = disconnect(drawS0(), "n6", 1);
+    const v = validateGraph(g, T);
+    expect(v.valid).toBe(false);
+    expect(v.issues).toEqual([expect.objectContaining({ code: "unknown_input", node: "n6", slot: 1 })]);
+    expect(draftNodes(g).size).toBe(0);
+    expect(toDocument(g).nodes.find((n) => n.id === "n6")!.inputs).toEqual(["n3", ""]);
+  });
+
+  it("saves unfinished unused nodes under ui.drafts, so the document stays valid, and reads them back", () => {
+    const g = withLoose();
+    expect([...draftNodes(g)].sort()).toEqual(["n7", "n8"]);
+    const doc = toDocument(g);
+    expect(doc.nodes.map((n) => n.id)).toEqual(["n1", "n2", "n3", "n4", "n5", "n6"]);
+    expect(doc.nodes.flatMap((n) => n.inputs)).not.toContain("");
+    expect(doc.ui!.drafts).toEqual([
+      { id: "n7", op: "add", inputs: ["x", null] },
+      { id: "n8", op: "neg", inputs: ["n7"] },
+    ]);
+    expect(doc.ui!.positions!.n7).toEqual([10, 20]);
+    const back = fromDocument(doc);
+    expect(back.nodes).toEqual(g.nodes);
+    expect(toDocument(back)).toEqual(doc);
+    // A finished unused node stays in the document (the format allows it).
+    const done = connect(g, "x", "n7", 1);
+    expect(draftNodes(done).size).toBe(0);
+    expect(toDocument(done).nodes.map((n) => n.id)).toContain("n8");
+    expect(toDocument(done).ui!.drafts).toBeUndefined();
+  });
+
+  it("ignores malformed drafts and drafts whose id is taken", () => {
+    const doc = { ...(s0 as GraphDocument), ui: { drafts: [{ id: "vx", op: "neg", inputs: [null] }, { id: "q" }, 7, { id: "k", op: "neg", inputs: [""] }] } };
+    const g = fromDocument(doc as unknown as GraphDocument);
+    expect(g.nodes.filter((n) => n.id === "vx")).toHaveLength(1);
+    expect(g.nodes.find((n) => n.id === "k")).toEqual({ id: "k", op: "neg", inputs: [null] });
+    expect(g.uiExtra.drafts).toBeUndefined();
+  });
+});
+
+describe("splicing a node into a connection", () => {
+  it("puts a fresh node on a wire, first slot in, output onwards, as one edit", () => {
+    const g0 = drawS0();
+    const { graph, id } = addNode(g0, "tanh", [0, 0], T);
+    const wire = { source: "n3", target: "n6", slot: 0 };
+    expect(canSplice(graph, id, wire)).toBe(true);
+    const g = spliceNode(graph, id, wire);
+    expect(g.nodes.find((n) => n.id === id)!.inputs).toEqual(["n3"]);
+    expect(g.nodes.find((n) => n.id === "n6")!.inputs).toEqual([id, "n5"]);
+    expect(validateGraph(g, T).valid).toBe(true);
+    const h = commit(createHistory(graph), g);
+    expect(undo(h).present).toBe(graph);
+  });
+
+  it("splices into the wire to the output, and a two-input op through its first slot", () => {
+    const { graph, id } = addNode(drawS0(), "add", [0, 0], T);
+    const g = spliceNode(graph, id, { source: "n6", target: OUTPUT_KEY, slot: 0 });
+    expect(g.output).toBe(id);
+    expect(g.nodes.find((n) => n.id === id)!.inputs).toEqual(["n6", null]);
+  });
+
+  it("refuses a node that already has connections, an end of the wire, or a wire that is not there", () => {
+    const g = drawS0();
+    expect(canSplice(g, "n2", { source: "n3", target: "n6", slot: 0 })).toBe(false); // n2 is wired
+    const { graph, id } = addNode(g, "neg", [0, 0], T);
+    expect(canSplice(graph, id, { source: id, target: "n6", slot: 0 })).toBe(false);
+    expect(canSplice(graph, id, { source: "x", target: "n6", slot: 0 })).toBe(false); // n6's slot a holds n3
+    expect(spliceNode(graph, id, { source: "x", target: "n6", slot: 0 })).toBe(graph);
   });
 });
 

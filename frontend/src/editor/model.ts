@@ -6,6 +6,12 @@
  * slot may be empty (null) and the output may be unset. `toDocument` always
  * writes an exact `layer-graph/1` document; positions of op nodes, of the four
  * fixed inputs and of the output sink live under `ui.positions`.
+ *
+ * Unfinished work the output does not use (a node with an empty input slot,
+ * and the nodes fed by it) is written under `ui.drafts` instead of `nodes`:
+ * the format allows unused nodes but not an input that names nothing, so the
+ * saved document stays valid and computes the same, and the editor gets the
+ * drafts back when it opens the document again.
  */
 import type { GraphDocument, GraphNode } from "../api/types";
 import { FORMAT, INPUTS, type OpTable } from "./opTable";
@@ -57,9 +63,31 @@ function defaultFixedPositions(depth: number): Record<string, XY> {
 
 // --- conversion ------------------------------------------------------------------
 
+/** Key under `ui` of the unfinished nodes the output does not use. */
+export const DRAFTS_KEY = "drafts";
+
+/** Drafts read back from `ui.drafts`: well-formed entries whose ids are still free. */
+function readDrafts(raw: unknown, taken: Set<string>): EditorNode[] {
+  if (!Array.isArray(raw)) return [];
+  const out: EditorNode[] = [];
+  for (const d of raw) {
+    if (!d || typeof d !== "object") continue;
+    const { id, op, inputs, params } = d as Record<string, unknown>;
+    if (typeof id !== "string" || !id || taken.has(id) || typeof op !== "string" || !Array.isArray(inputs)) continue;
+    if (!inputs.every((i) => i === null || typeof i === "string")) continue;
+    const node: EditorNode = { id, op, inputs: inputs.map((i) => (i === "" ? null : (i as string | null))) };
+    if (params && typeof params === "object" && Object.values(params).every((v) => typeof v === "number"))
+      node.params = { ...(params as Record<string, number>) };
+    taken.add(id);
+    out.push(node);
+  }
+  return out;
+}
+
 export function fromDocument(doc: GraphDocument): EditorGraph {
-  const { positions: rawPositions, ...uiExtra } = (doc.ui ?? {}) as {
+  const { positions: rawPositions, [DRAFTS_KEY]: rawDrafts, ...uiExtra } = (doc.ui ?? {}) as {
     positions?: Record<string, unknown>;
+    drafts?: unknown;
     [key: string]: unknown;
   };
   const nodes: EditorNode[] = (doc.nodes ?? []).map((n) => {
@@ -67,6 +95,7 @@ export function fromDocument(doc: GraphDocument): EditorGraph {
     if (n.params !== undefined) node.params = { ...n.params };
     return node;
   });
+  nodes.push(...readDrafts(rawDrafts, new Set(nodes.map((n) => n.id))));
   const graph: EditorGraph = {
     name: doc.name ?? "",
     nodes,
@@ -88,15 +117,47 @@ export function fromDocument(doc: GraphDocument): EditorGraph {
   return graph;
 }
 
+/**
+ * Nodes kept in the editor only: those with an empty input slot, and every node
+ * fed by one, that the output does not depend on. No node left in the document
+ * reads from one of them (a reader of a draft is itself a draft or is used by
+ * the output, and then so would the draft be).
+ */
+export function draftNodes(g: EditorGraph): Set<string> {
+  const used = g.output ? ancestors(g, g.output) : new Set<string>();
+  const drafts = new Set(g.nodes.filter((n) => n.inputs.some((s) => !s)).map((n) => n.id));
+  let grew = drafts.size > 0;
+  while (grew) {
+    grew = false;
+    for (const n of g.nodes)
+      if (!drafts.has(n.id) && n.inputs.some((s) => s && drafts.has(s))) {
+        drafts.add(n.id);
+        grew = true;
+      }
+  }
+  for (const id of [...drafts]) if (used.has(id)) drafts.delete(id);
+  return drafts;
+}
+
 export function toDocument(g: EditorGraph): GraphDocument {
   const doc: GraphDocument = { format: FORMAT, name: g.name, nodes: [], output: g.output ?? "" };
   if (g.eps !== undefined) doc.eps = g.eps;
   if (g.momentum !== undefined) doc.momentum = g.momentum;
-  doc.nodes = g.nodes.map((n) => {
+  const drafts = draftNodes(g);
+  const written: GraphNode[] = [];
+  const kept: Array<{ id: string; op: string; inputs: Array<string | null>; params?: Record<string, number> }> = [];
+  for (const n of g.nodes) {
+    if (drafts.has(n.id)) {
+      const d: (typeof kept)[number] = { id: n.id, op: n.op, inputs: [...n.inputs] };
+      if (n.params !== undefined) d.params = { ...n.params };
+      kept.push(d);
+      continue;
+    }
     const out: GraphNode = { id: n.id, op: n.op, inputs: n.inputs.map((i) => i ?? "") };
     if (n.params !== undefined) out.params = { ...n.params };
-    return out;
-  });
+    written.push(out);
+  }
+  doc.nodes = written;
   // Re-insert in the format's key order (format, name, eps, momentum, nodes, output, ui).
   const ordered: GraphDocument = { format: doc.format, name: doc.name } as GraphDocument;
   if (doc.eps !== undefined) ordered.eps = doc.eps;
@@ -106,6 +167,7 @@ export function toDocument(g: EditorGraph): GraphDocument {
   const positions: Record<string, XY> = {};
   for (const [key, xy] of Object.entries(g.positions)) positions[key] = [Math.round(xy[0]), Math.round(xy[1])];
   ordered.ui = { ...g.uiExtra, positions };
+  if (kept.length) ordered.ui[DRAFTS_KEY] = kept;
   return ordered;
 }
 
@@ -147,23 +209,28 @@ export type ConnectVerdict = { ok: true } | { ok: false; reason: string };
 
 /**
  * May `source` be connected to slot `slot` of `target` (a node id or OUTPUT_KEY)?
- * Refuses cycles and slots that already hold a connection.
+ * Refuses cycles; a slot that already holds a connection gets the new one
+ * instead (see `connectionReplaces`).
  */
 export function canConnect(g: EditorGraph, source: string, target: string, slot: number, table: OpTable): ConnectVerdict {
   const byId = nodeMap(g);
   if (!isInputName(source) && !byId.has(source)) return { ok: false, reason: `${source} does not exist` };
   if (target === OUTPUT_KEY) {
     if (isInputName(source)) return { ok: false, reason: "the output must be a node, not an input" };
-    if (g.output) return { ok: false, reason: "the output already has a connection; delete it first" };
     return { ok: true };
   }
   const node = byId.get(target);
   if (!node) return { ok: false, reason: `${target} does not exist` };
   const arity = table[node.op]?.arity ?? node.inputs.length;
   if (slot < 0 || slot >= Math.max(arity, node.inputs.length)) return { ok: false, reason: `${node.op} has no slot ${slot + 1}` };
-  if (node.inputs[slot]) return { ok: false, reason: `slot ${slot + 1} of ${target} is already connected` };
   if (wouldCreateCycle(g, source, target)) return { ok: false, reason: `connecting ${source} to ${target} would make a cycle` };
   return { ok: true };
+}
+
+/** What a new connection into `slot` of `target` would take the place of (null: the slot is free). */
+export function connectionReplaces(g: EditorGraph, target: string, slot: number): string | null {
+  if (target === OUTPUT_KEY) return g.output;
+  return nodeMap(g).get(target)?.inputs[slot] ?? null;
 }
 
 // --- edits (pure: each returns a new graph) --------------------------------------------
@@ -232,6 +299,33 @@ export function removeNodes(g: EditorGraph, ids: Iterable<string>): EditorGraph 
     output: g.output && gone.has(g.output) ? null : g.output,
     positions,
   };
+}
+
+/** A connection, as the canvas draws it: `source` feeds slot `slot` of `target` (a node id or OUTPUT_KEY). */
+export interface Wire {
+  source: string;
+  target: string;
+  slot: number;
+}
+
+/**
+ * Whether node `id` can be spliced into `wire`: an op node with at least one
+ * input, no connection yet (no input filled, nobody reading it, not the
+ * output), and not an end of the wire itself.
+ */
+export function canSplice(g: EditorGraph, id: string, wire: Wire): boolean {
+  const node = nodeMap(g).get(id);
+  if (!node || node.inputs.length === 0 || node.inputs.some((s) => s)) return false;
+  if (wire.source === id || wire.target === id || g.output === id) return false;
+  if (g.nodes.some((n) => n.inputs.includes(id))) return false;
+  const current = wire.target === OUTPUT_KEY ? g.output : nodeMap(g).get(wire.target)?.inputs[wire.slot];
+  return current === wire.source;
+}
+
+/** Puts node `id` on `wire`: source → id (first slot) → target. Unchanged when `canSplice` says no. */
+export function spliceNode(g: EditorGraph, id: string, wire: Wire): EditorGraph {
+  if (!canSplice(g, id, wire)) return g;
+  return connect(connect(g, wire.source, id, 0), id, wire.target, wire.slot);
 }
 
 export function setParam(g: EditorGraph, id: string, key: string, value: number): EditorGraph {

@@ -6,6 +6,7 @@
 import { Handle, Position, type NodeProps, type NodeTypes } from "@xyflow/react";
 import { memo } from "react";
 import type { InputFlowNode, OpFlowNode, OutputFlowNode } from "./flow";
+import { isWarning } from "./validation";
 
 function paramText(params: Record<string, number> | undefined): string {
   if (!params) return "";
@@ -14,25 +15,32 @@ function paramText(params: Record<string, number> | undefined): string {
     .join(" ");
 }
 
-function IssueMark({ messages }: { messages: string[] }) {
+function IssueMark({ messages, warning = false }: { messages: string[]; warning?: boolean }) {
   if (messages.length === 0) return null;
   return (
-    <span className="node-issue" role="img" aria-label={`Problem: ${messages.join("; ")}`} title={messages.join("\n")}>
-      !
+    <span
+      className={warning ? "node-issue node-warning" : "node-issue"}
+      role="img"
+      aria-label={`${warning ? "Warning" : "Problem"}: ${messages.join("; ")}`}
+      title={messages.join("\n")}
+    >
+      {warning ? "?" : "!"}
     </span>
   );
 }
 
 export const OpNode = memo(function OpNode({ id, data, selected }: NodeProps<OpFlowNode>) {
   const category = data.spec?.category ?? "unknown";
-  const slotIssues = new Map<number, string>();
-  for (const i of data.issues) if (i.slot !== undefined) slotIssues.set(i.slot, i.message);
+  const errors = data.issues.filter((i) => !isWarning(i));
+  const warnings = data.issues.filter(isWarning);
+  const slotIssues = new Map<number, { message: string; warning: boolean }>();
+  for (const i of data.issues) if (i.slot !== undefined) slotIssues.set(i.slot, { message: i.message, warning: isWarning(i) });
   const classes = [
     "lab-node",
     "op-node",
     `cat-${category}`,
     data.dead ? "dead" : "",
-    data.issues.length ? "has-issues" : "",
+    errors.length ? "has-issues" : "",
     data.issues.some((i) => i.code === "cycle") ? "in-cycle" : "",
     data.isOutput ? "is-output" : "",
     selected ? "selected" : "",
@@ -43,7 +51,7 @@ export const OpNode = memo(function OpNode({ id, data, selected }: NodeProps<OpF
     <div
       className={classes}
       data-testid={`node-${id}`}
-      title={[data.spec?.description ?? "unknown op", data.dead ? "Dead: the output does not use this node." : ""]
+      title={[data.spec?.description ?? "unknown op", data.dead ? "Unused: the output does not use this node; it is not computed or exported." : ""]
         .filter(Boolean)
         .join("\n")}
     >
@@ -54,16 +62,21 @@ export const OpNode = memo(function OpNode({ id, data, selected }: NodeProps<OpF
             B
           </span>
         )}
-        <IssueMark messages={data.issues.map((i) => i.message)} />
+        <IssueMark messages={errors.map((i) => i.message)} />
+        {errors.length === 0 && <IssueMark messages={warnings.map((i) => i.message)} warning />}
       </div>
       <div className="node-sub">
         <span className="node-id">{id}</span>
         {data.params && <span className="node-params">{paramText(data.params)}</span>}
-        {data.dead && <span className="node-dead-tag">dead</span>}
+        {data.dead && <span className="node-dead-tag">unused</span>}
       </div>
       <div className="node-slots">
         {data.slots.map((label, i) => (
-          <div key={i} className={`node-slot ${slotIssues.has(i) ? "slot-missing" : ""}`} title={slotIssues.get(i)}>
+          <div
+            key={i}
+            className={`node-slot ${slotIssues.has(i) ? (slotIssues.get(i)!.warning ? "slot-empty" : "slot-missing") : ""}`}
+            title={slotIssues.get(i)?.message}
+          >
             <Handle
               type="target"
               position={Position.Left}

@@ -5,7 +5,7 @@
  * its verdict is shown beside this one; where they differ, the server is right.
  */
 import type { Mode } from "../api/types";
-import { ancestors, isInputName, nodeMap, type EditorGraph } from "./model";
+import { ancestors, draftNodes, isInputName, nodeMap, type EditorGraph } from "./model";
 import { ID_RE, isBatchOp, MAX_NAME_LENGTH, MAX_NODES, type OpTable } from "./opTable";
 
 export interface Issue {
@@ -18,8 +18,17 @@ export interface Issue {
 }
 
 export interface Validation {
+  /** No errors (warnings do not count). */
   valid: boolean;
+  /** Errors: the document is rejected while any is left. */
   issues: Issue[];
+  /**
+   * Warnings, in the user's terms: nodes the output does not use (`unused_node`),
+   * and among them unfinished ones kept in the editor only (`unfinished_node`).
+   * The layer stays valid and its formula is shown.
+   */
+  warnings: Issue[];
+  /** Errors and warnings by node. */
   byNode: Record<string, Issue[]>;
   /** Nodes the output depends on (empty while there is no usable output). */
   live: Set<string>;
@@ -70,8 +79,12 @@ export function findCycleNodes(g: EditorGraph): Set<string> {
 
 export function validateGraph(g: EditorGraph, table: OpTable): Validation {
   const issues: Issue[] = [];
+  const warnings: Issue[] = [];
   const add = (code: string, message: string, node: string | null = null, slot?: number) =>
     issues.push(slot === undefined ? { code, message, node } : { code, message, node, slot });
+  // An empty slot on a node the output does not use is unfinished work, not an error:
+  // toDocument keeps such nodes under ui.drafts, so the saved layer stays valid.
+  const drafts = g.output ? draftNodes(g) : new Set<string>();
 
   if (g.name.length > MAX_NAME_LENGTH) add("out_of_range", `The name is longer than ${MAX_NAME_LENGTH} characters.`);
   for (const [key, value, max] of [
@@ -101,7 +114,14 @@ export function validateGraph(g: EditorGraph, table: OpTable): Validation {
       add("arity", `${n.op} takes ${spec.arity} input${spec.arity === 1 ? "" : "s"}, node ${n.id} has ${n.inputs.length}.`, n.id);
     n.inputs.forEach((src, slot) => {
       const label = spec.slots[slot] ?? String(slot + 1);
-      if (src === null || src === "") add("unknown_input", `Input ${label} of ${n.id} (${n.op}) is not connected.`, n.id, slot);
+      if ((src === null || src === "") && drafts.has(n.id))
+        warnings.push({
+          code: "unfinished_node",
+          message: `Input ${label} of ${n.id} (${n.op}) is empty. The output does not use ${n.id}, so it is kept in the editor only and left out of the layer.`,
+          node: n.id,
+          slot,
+        });
+      else if (src === null || src === "") add("unknown_input", `Input ${label} of ${n.id} (${n.op}) is not connected.`, n.id, slot);
       else if (!isInputName(src) && !ids.has(src)) add("unknown_input", `Input ${label} of ${n.id} names ${src}, which does not exist.`, n.id, slot);
     });
     for (const [key, value] of Object.entries(n.params ?? {})) {
@@ -126,12 +146,31 @@ export function validateGraph(g: EditorGraph, table: OpTable): Validation {
     if (!cycle.size && !deps.has("x")) add("output_independent_of_x", `The output (${g.output}) does not depend on x.`, g.output);
     live = new Set([...deps].filter((id) => ids.has(id)));
     dead = new Set(g.nodes.filter((n) => !live.has(n.id)).map((n) => n.id));
+    const flagged = new Set(warnings.map((w) => w.node));
+    for (const id of dead)
+      if (!flagged.has(id))
+        warnings.push({
+          code: "unused_node",
+          message: drafts.has(id)
+            ? `${id} (${byIdOp(g, id)}) is not used by the output and reads from an unfinished node, so it is kept in the editor only.`
+            : `${id} (${byIdOp(g, id)}) is not used by the output: it is neither computed nor exported.`,
+          node: id,
+        });
   }
 
   const modeNodes = g.output && ids.has(g.output) ? g.nodes.filter((n) => live.has(n.id)) : g.nodes;
   const mode: Mode = modeNodes.some((n) => isBatchOp(table, n.op)) ? "B" : "S";
 
   const byNode: Record<string, Issue[]> = {};
-  for (const issue of issues) if (issue.node) (byNode[issue.node] ??= []).push(issue);
-  return { valid: issues.length === 0, issues, byNode, live, dead, mode, cycle };
+  for (const issue of [...issues, ...warnings]) if (issue.node) (byNode[issue.node] ??= []).push(issue);
+  return { valid: issues.length === 0, issues, warnings, byNode, live, dead, mode, cycle };
+}
+
+/** Whether an issue is a warning (it does not make the layer invalid). */
+export function isWarning(issue: Issue): boolean {
+  return issue.code === "unused_node" || issue.code === "unfinished_node";
+}
+
+function byIdOp(g: EditorGraph, id: string): string {
+  return g.nodes.find((n) => n.id === id)?.op ?? "?";
 }
