@@ -26,7 +26,15 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.frontend.conftest import ARTIFACTS, sign_up
-from tests.frontend.test_editor_e2e import center, drop_op, handle, move_node, node, open_editor, wire
+from tests.frontend.test_editor_e2e import (
+    center,
+    drop_op,
+    handle,
+    move_node,
+    node,
+    open_editor,
+    wire,
+)
 
 pytestmark = pytest.mark.browser
 
