@@ -21,7 +21,10 @@ their mean scores.
 
 Every run writes its files under ``--dir`` and a killed benchmark continues
 where it stopped when started again with the same arguments (searches resume,
-finished evaluations are reused). The real run (3 seeds x 2 strategies x
+finished evaluations are reused). On a shared machine, the runs can go in
+parallel processes, one per seed and strategy, each in its own ``--dir``
+with ``--fresh-seeds 0`` (``--seeds 2, --strategies random``); copy their
+files into one folder and run once more over all seeds there for the table. The real run (3 seeds x 2 strategies x
 budget 200 on cpu-quick) takes hours on 2 cores:
 
     flock /work/wt/heavy.lock .venv/bin/python -m benchmarks.search_quality \\
@@ -59,6 +62,16 @@ def parse_sets(items: list[str]) -> dict:
         except json.JSONDecodeError:
             target[leaf] = raw
     return out
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"3"`` -> [1, 2, 3]; ``"2,5"`` -> [2, 5] (one seed alone: ``"4,"``)."""
+    try:
+        if "," in text:
+            return [int(s) for s in text.split(",") if s.strip()]
+        return list(range(1, int(text) + 1))
+    except ValueError:
+        raise SystemExit(f"--seeds {text!r}: expected N or a comma-separated list") from None
 
 
 def cached(path: Path, compute) -> dict:  # noqa: ANN001 - () -> dict
@@ -120,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--preset", default="cpu-quick")
-    ap.add_argument("--seeds", type=int, default=3, help="search seeds 1..N")
+    ap.add_argument("--seeds", default="3",
+                    help="N for search seeds 1..N, or a comma-separated list (e.g. 2 or 1,3)")
     ap.add_argument("--budget", type=int, default=200, help="trained candidates per search")
     ap.add_argument("--strategies", default=",".join(STRATEGIES))
     ap.add_argument("--fresh-seeds", type=int, default=3,
@@ -144,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.dir)
     work.mkdir(parents=True, exist_ok=True)
     bn_relu = load_reference("bn_relu").to_dict()
-    seeds = list(range(1, args.seeds + 1))
+    seeds = parse_seeds(args.seeds)
     fresh = [1000 + k for k in range(1, args.fresh_seeds + 1)]
     rows: dict[tuple[int, str], dict] = {}
     baselines: dict[int, dict] = {}

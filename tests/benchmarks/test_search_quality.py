@@ -48,3 +48,13 @@ def test_tiny_run_prints_the_whole_table_and_resumes(tmp_path: Path,
     files = sorted(p.name for p in tmp_path.iterdir())
     assert "bn_relu_seed1.json" in files
     assert sum(name.startswith("fresh_bn_relu_seed") for name in files) == 2
+
+
+def test_seeds_are_a_count_or_a_list() -> None:
+    from benchmarks.search_quality import parse_seeds
+
+    assert parse_seeds("3") == [1, 2, 3]
+    assert parse_seeds("2,") == [2]
+    assert parse_seeds("1,3") == [1, 3]
+    with pytest.raises(SystemExit):
+        parse_seeds("two")
