@@ -20,7 +20,7 @@ export function NumericsPanel({ probe, error, running }: { probe: NumericProbe |
       <p className="muted small">
         The server runs the layer forward and backward on random input at three scales, in two modes. <strong>Training mode</strong>: batch_* ops
         use the statistics of the current batch. <strong>Evaluation mode</strong>: they use the running estimates instead. A layer without
-        batch_* ops (mode S) gives the same numbers in both.
+        batch_* ops (mode S) gives the same numbers in both: one row says “both”.
       </p>
       {running && <p className="muted">Running…</p>}
       {error && (
@@ -68,13 +68,17 @@ export function NumericsPanel({ probe, error, running }: { probe: NumericProbe |
                     <tr className="scale-row">
                       <th scope="rowgroup" colSpan={6}>
                         input × {formatScale(g.scale)}
-                        {g.sameInBothModes && <span className="muted small"> · same in both modes</span>}
                       </th>
                     </tr>
-                    {g.rows.map((c, k) => (
+                    {(g.sameInBothModes ? g.rows.slice(0, 1) : g.rows).map((c, k) => (
                       <tr key={k} className={c.finite === false || c.grad_finite === false ? "row-bad" : undefined}>
-                        <th scope="row" className="mode-cell">
-                          {MODE_LABEL[c.mode as ProbeMode] ?? c.mode}
+                        <th
+                          scope="row"
+                          className="mode-cell"
+                          title={g.sameInBothModes ? "Training and evaluation mode give the same numbers at this scale" : undefined}
+                        >
+                          {g.sameInBothModes ? "both" : (MODE_LABEL[c.mode as ProbeMode] ?? c.mode).replace(" mode", "")}
+                          <span className="sr-only">{g.sameInBothModes ? " modes" : " mode"}</span>
                         </th>
                         {COLUMNS.map((col) => (
                           <td key={col} className="num">
