@@ -5,7 +5,7 @@
  * added and changed nodes outlined) or restore it, which saves it again as
  * the newest version.
  */
-import { useEffect, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { api, errorMessage } from "../api/client";
 import type { LayerSaved, LayerVersion, LayerVersionDetail } from "../api/types";
 import { formatDate } from "../app/ui";
@@ -43,6 +43,9 @@ export function VersionHistory({
   const [viewing, setViewing] = useState<LayerVersionDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Stable per version: a new set each render would hand React Flow new nodes, which it
+  // hides until it measures them again (and it does not when their size is unchanged).
+  const highlight = useMemo(() => (viewing ? touchedNodes(viewing) : undefined), [viewing]);
 
   useEffect(() => {
     let live = true;
@@ -144,7 +147,7 @@ export function VersionHistory({
             <p className="muted small">Saved {formatDate(viewing.created_at)}</p>
             <code className="formula block">{viewing.formula}</code>
             <Changes v={viewing} />
-            <GraphView document={viewing.document} height={380} highlight={touchedNodes(viewing)} />
+            <GraphView document={viewing.document} height={380} highlight={highlight} />
             <div className="button-row end">
               {viewing.version !== currentVersion && (
                 <button type="button" className="btn btn-primary" disabled={busy} onClick={() => restore(viewing.version)}>
