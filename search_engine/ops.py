@@ -85,6 +85,71 @@ def signed_sqrt(a: torch.Tensor) -> torch.Tensor:
     return torch.sign(a) * torch.sqrt(torch.abs(a))
 
 
+class MaximumCpu(torch.autograd.Function):
+    # torch.maximum with torch's gradient (a tie splits it in halves, a nan
+    # passes it whole to both), computed in a few passes: torch's own backward
+    # spends ten (where, masked_fill, comparisons) and was a tenth of a CPU
+    # training step. The backward is differentiable, for the stability test.
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return torch.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        d = a - b
+        if torch.isnan(d.sum()):
+            # a nan, or inf - inf at a tie: torch's formula, element by element
+            ga = torch.where(a == b, g / 2, g).masked_fill(a < b, 0)
+            gb = torch.where(a == b, g / 2, g).masked_fill(a > b, 0)
+        else:
+            # sign(d) is -1, 0 or 1, so the weight is exactly 0, 1/2 or 1
+            ga = g * (torch.sign(d) * 0.5 + 0.5)
+            gb = g - ga
+        if ga.shape != a.shape:
+            ga = ga.sum_to_size(a.shape)
+        if gb.shape != b.shape:
+            gb = gb.sum_to_size(b.shape)
+        return ga, gb
+
+
+def maximum(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    if a.device.type == "cpu" and not torch.compiler.is_compiling():
+        return MaximumCpu.apply(a, b)
+    return torch.maximum(a, b)
+
+
+class VarianceCpu(torch.autograd.Function):
+    # The biased variance in two passes (mean, then mean of squared
+    # deviations): torch.var's CPU kernel took twice as long per call, and its
+    # backward recomputes the deviations the forward has. Under a double
+    # backward (the stability test) the deviations are recomputed from the
+    # input so that their own gradient is kept.
+    @staticmethod
+    def forward(ctx, a, dims):
+        d = a - a.mean(dim=dims, keepdim=True)
+        ctx.save_for_backward(a, d)
+        ctx.dims = dims
+        return d.square().mean(dim=dims, keepdim=True)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, d = ctx.saved_tensors
+        if torch.is_grad_enabled():
+            d = a - a.mean(dim=ctx.dims, keepdim=True)
+        # g has the output's shape: the reduced axes kept as size 1
+        n = a.numel() // max(g.numel(), 1)
+        return d * (g * (2.0 / n)), None
+
+
+def variance(a: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
+    # Biased, over `dims`, kept as size 1.
+    if a.device.type == "cpu" and not torch.compiler.is_compiling():
+        return VarianceCpu.apply(a, dims)
+    return torch.var(a, dim=dims, correction=0, keepdim=True)
+
+
 def reduce_stat(a: torch.Tensor, dims: tuple[int, ...], stat: str, eps: float) -> torch.Tensor:
     # Statistics in float32 whatever the input dtype (bf16 sums lose too much);
     # the variance is biased so a single element (1x1 maps) gives 0 + eps.
@@ -94,7 +159,7 @@ def reduce_stat(a: torch.Tensor, dims: tuple[int, ...], stat: str, eps: float) -
     elif stat == "sqmean":
         r = a32.square().mean(dim=dims, keepdim=True) + eps
     else:
-        r = torch.var(a32, dim=dims, correction=0, keepdim=True) + eps
+        r = variance(a32, dims) + eps
     return r.to(a.dtype)
 
 
@@ -129,7 +194,7 @@ def batch_stat(
         elif stat == "sqmean":
             s = a32.square().mean(dim=(0, 2, 3), keepdim=True)
         else:
-            s = torch.var(a32, dim=(0, 2, 3), correction=0, keepdim=True)
+            s = variance(a32, (0, 2, 3))
         with torch.no_grad():
             # The running estimate tracks the biased statistic before eps; it
             # is per channel even when the input is constant across channels.
@@ -142,10 +207,14 @@ def batch_stat(
 
 
 # Kernels in dependency order, for code generation.
-KERNELS: tuple[Callable[..., Any], ...] = (
+KERNELS: tuple[Callable[..., Any] | type, ...] = (
     compute_dtype,
     signed_log,
     signed_sqrt,
+    MaximumCpu,
+    maximum,
+    VarianceCpu,
+    variance,
     reduce_stat,
     effective_groups,
     group_stat,
@@ -215,8 +284,8 @@ def _elementwise() -> list[Op]:
         Op("mul", 2, e, "a * b", operator.mul, "{0} * {1}", commutative=True, symbol="*"),
         Op("div", 2, e, "a / b (IEEE: may give inf or nan)", operator.truediv, "{0} / {1}",
            symbol="/"),
-        Op("max", 2, e, "elementwise maximum; a nan in either input gives nan", torch.maximum,
-           "torch.maximum({0}, {1})", commutative=True),
+        Op("max", 2, e, "elementwise maximum; a nan in either input gives nan", maximum,
+           "maximum({0}, {1})", commutative=True, kernels=("MaximumCpu", "maximum")),
         Op("neg", 1, e, "-a", operator.neg, "-{0}"),
         Op("sigmoid", 1, e, "1 / (1 + exp(-a))", torch.sigmoid, "torch.sigmoid({0})"),
         Op("tanh", 1, e, "tanh(a)", torch.tanh, "torch.tanh({0})"),
@@ -250,16 +319,16 @@ def _aggregation(axes: str, stat: str) -> Op:
         # The compiler binds running/momentum/training itself (see compiler.py).
         return Op(name, 1, "aggregation", description, batch_stat,
                   f"batch_stat({{0}}, {{running}}, {stat!r}, {{eps}}, {{momentum}}, {{training}})",
-                  batch=True, axes=axes, stat=stat, kernels=("reduce_stat", "batch_stat"))
+                  batch=True, axes=axes, stat=stat, kernels=("VarianceCpu", "variance", "reduce_stat", "batch_stat"))
     if axes == "group":
         return Op(name, 1, "aggregation", description, group_stat,
                   f"group_stat({{0}}, {{groups}}, {stat!r}, {{eps}})", params=(GROUPS,),
                   axes=axes, stat=stat,
-                  kernels=("reduce_stat", "effective_groups", "group_stat"))
+                  kernels=("VarianceCpu", "variance", "reduce_stat", "effective_groups", "group_stat"))
     dims = AXES[axes]
     return Op(name, 1, "aggregation", description, reduce_stat,
               f"reduce_stat({{0}}, {dims!r}, {stat!r}, {{eps}})", axes=axes, stat=stat,
-              kernels=("reduce_stat",))
+              kernels=("VarianceCpu", "variance", "reduce_stat"))
 
 
 def _build() -> dict[str, Op]:

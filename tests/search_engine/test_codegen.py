@@ -202,7 +202,8 @@ def test_hostile_documents_never_become_code(references: dict[str, LayerGraph]) 
         assert _strip_docstrings(ast.parse(source)) == benign
         module = load_generated(source, "hostile")
         assert set(vars(module)) - set(vars(ModuleType("m"))) == {
-            "__builtins__", "torch", "compute_dtype", "signed_sqrt", "reduce_stat", "effective_groups",
+            "__builtins__", "torch", "compute_dtype", "signed_sqrt", "VarianceCpu", "variance", "reduce_stat",
+            "effective_groups",
             "group_stat", "EvolvedNorm"} | swap_template().names
         assert safe_text(g.name) in (module.__doc__ or "")
         assert torch.isfinite(module.EvolvedNorm(8)(torch.randn(2, 8, 3, 3))).all()

@@ -121,7 +121,7 @@ def test_kernels_reference_only_torch_and_each_other() -> None:
                   for t in ast.walk(n) if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)}
         for node in ast.walk(tree):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-                assert node.id in allowed | local | {"min", "float", "tuple", "int", "str", "bool"}, (
+                assert node.id in allowed | local | {"min", "max", "float", "tuple", "int", "str", "bool", "staticmethod"}, (
                     f"{func.__name__} uses {node.id}"
                 )
         assert not any(isinstance(n, ast.Import | ast.ImportFrom) for n in ast.walk(tree))
@@ -137,3 +137,64 @@ def test_templates_mention_only_their_arguments() -> None:
         ast.parse(text, mode="eval")
         for arg in args:
             assert arg in text
+
+
+def _grads(f, *inputs: torch.Tensor, create_graph: bool = False) -> tuple[torch.Tensor, ...]:
+    leaves = [t.detach().clone().requires_grad_(True) for t in inputs]
+    out = f(*leaves)
+    proj = torch.linspace(-2.0, 3.0, out.numel()).reshape(out.shape)
+    return (out, *torch.autograd.grad((out * proj).sum(), leaves, create_graph=create_graph))
+
+
+def test_fast_maximum_has_torchs_value_and_gradient_at_ties_nans_and_broadcasts() -> None:
+    """The CPU kernel only computes torch.maximum's backward in fewer passes: a tie splits
+    the gradient in halves, a nan passes it whole to both sides, inf ties split it."""
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(3, 4, 5, 5, generator=gen)
+    b = torch.randn(3, 4, 5, 5, generator=gen)
+    b[0, 0, 0, :3] = a[0, 0, 0, :3]  # ties
+    b_vec = torch.randn(1, 4, 1, 1, generator=gen)
+    a_nan = a.clone()
+    a_nan[1, 1, 1, 1] = float("nan")
+    a_inf, b_inf = a.clone(), b.clone()
+    a_inf[2, 2, 2, 2] = b_inf[2, 2, 2, 2] = float("inf")
+    zero = torch.zeros(1, 1, 1, 1)
+    for x, y in ((a, b), (a, b_vec), (b_vec, a), (a_nan, b), (a_inf, b_inf), (a, zero), (zero, a)):
+        fast, ref = _grads(ops.maximum, x, y), _grads(torch.maximum, x, y)
+        for got, want in zip(fast, ref, strict=True):
+            torch.testing.assert_close(got, want, rtol=0, atol=0, equal_nan=True)
+
+
+def test_fast_maximum_and_variance_support_double_backward() -> None:
+    """The stability test differentiates the gradient norm; the kernels' second derivatives
+    match torch's."""
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(4, 3, 5, 5, generator=gen, dtype=torch.float64)
+    y = torch.randn(4, 3, 5, 5, generator=gen, dtype=torch.float64)
+
+    def second(f) -> list[torch.Tensor]:  # noqa: ANN001
+        xs, ys = x.clone().requires_grad_(True), y.clone().requires_grad_(True)
+        out = f(xs, ys)
+        grads = torch.autograd.grad(out.square().sum(), (xs, ys), create_graph=True)
+        norm = sum((g**2).sum() for g in grads)
+        return list(torch.autograd.grad(norm, (xs, ys)))
+
+    def via(maximum, var):  # noqa: ANN001, ANN202
+        return lambda a, b: maximum(a, b) / (var(a) + 1e-3).sqrt()
+
+    fast = second(via(ops.maximum, lambda t: ops.variance(t, (0, 2, 3))))
+    ref = second(via(torch.maximum, lambda t: torch.var(t, dim=(0, 2, 3), correction=0, keepdim=True)))
+    for got, want in zip(fast, ref, strict=True):
+        torch.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize("dims", [(0, 2, 3), (2, 3), (1, 2, 3), (2, 3, 4)])
+def test_fast_variance_matches_torch_var_and_its_gradient(dims: tuple[int, ...]) -> None:
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(3, 4, 5, 6, 2, generator=gen, dtype=torch.float64)[..., 0] + 7.0
+    if 4 in dims:
+        x = x.reshape(3, 2, 2, 5, 6)
+    fast = _grads(lambda t: ops.variance(t, dims), x)
+    ref = _grads(lambda t: torch.var(t, dim=dims, correction=0, keepdim=True), x)
+    for got, want in zip(fast, ref, strict=True):
+        torch.testing.assert_close(got, want)
