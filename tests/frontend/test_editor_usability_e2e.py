@@ -16,6 +16,7 @@ Screenshots (test-artifacts/):
   editor-minimap-drop.png      a node dropped on the mini map, panned into view
   editor-unused-warning.png    an unfinished, unused node: a warning, the formula still shown
   editor-spliced.png           tanh spliced into the connection to the output
+  editor-splice-target.png     a node held over a connection: the connection it would go into, highlighted
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from tests.frontend.test_editor_e2e import (
     center,
     drop_op,
     handle,
-    move_node,
     node,
     open_editor,
     wire,
@@ -197,7 +197,16 @@ def test_unused_node_is_a_warning_connections_replace_and_nodes_splice_in(lab_se
     drop_op(page, "abs", canvas["x"] + canvas["width"] * 0.75, canvas["y"] + canvas["height"] - 120)
     expect(node(page, "n3")).to_be_visible()
     x, y = edge_middle(page, "out->@output#0")
-    move_node(page, "n3", x, y)
+    box = node(page, "n3").bounding_box()
+    assert box
+    page.mouse.move(box["x"] + 25, box["y"] + 10)
+    page.mouse.down()
+    page.mouse.move(x, y, steps=10)
+    # While the node is held over it, the connection it would go into is highlighted.
+    expect(page.locator('.react-flow__edge[data-id="out->@output#0"]')).to_have_class(re.compile(r"\bedge-splice-target\b"))
+    page.screenshot(path=str(ARTIFACTS / "editor-splice-target.png"))
+    page.mouse.up()
+    expect(page.locator(".react-flow__edge.edge-splice-target")).to_have_count(0)
     expect(page.get_by_test_id("notice")).to_contain_text("Put n3 on the connection out → the output")
     expect(formula).to_have_text(f"abs({s0['formula']})")
     page.keyboard.press("Control+z")  # the move and the splice are one step

@@ -87,6 +87,15 @@ export function Canvas({ graph, validation, table, selected, setSelected, edit, 
     () => toFlow(graph, validation, table, { selected, measured }),
     [graph, validation, table, selected, measured],
   );
+  // The connection a node would be spliced into if dropped now (highlighted while dragging).
+  const [spliceEdge, setSpliceEdge] = useState<string | null>(null);
+  const shownEdges = useMemo(
+    () =>
+      spliceEdge
+        ? flow.edges.map((e) => (e.id === spliceEdge ? { ...e, className: `${e.className ?? ""} edge-splice-target`.trim() } : e))
+        : flow.edges,
+    [flow.edges, spliceEdge],
+  );
 
   const onNodesChange = useCallback(
     (changes: NodeChange<FlowNode>[]) => {
@@ -175,13 +184,13 @@ export function Canvas({ graph, validation, table, selected, setSelected, edit, 
 
   /** The connection drawn under a screen point, if any (edges lie under the nodes). */
   const wireAt = useCallback(
-    (clientX: number, clientY: number, except?: string): Wire | null => {
+    (clientX: number, clientY: number, except?: string): (Wire & { id: string }) | null => {
       for (const el of document.elementsFromPoint(clientX, clientY)) {
         const id = el.closest(".react-flow__edge")?.getAttribute("data-id");
         if (!id) continue;
         const e = flow.edges.find((x) => x.id === id);
         if (!e?.data) continue;
-        const wire = { source: docIdOf(e.source), target: e.data.target, slot: e.data.slot };
+        const wire = { source: docIdOf(e.source), target: e.data.target, slot: e.data.slot, id };
         if (except && (wire.source === except || wire.target === except)) continue;
         return wire;
       }
@@ -190,10 +199,21 @@ export function Canvas({ graph, validation, table, selected, setSelected, edit, 
     [flow.edges],
   );
 
+  const onNodeDrag = useCallback(
+    (e: MouseEvent | TouchEvent, node: FlowNode, nodes: FlowNode[]) => {
+      const point = "clientX" in e ? e : e.touches?.[0];
+      const wire = point && nodes.length <= 1 && node.type === "op" ? wireAt(point.clientX, point.clientY, node.id) : null;
+      const id = wire && canSplice(graph, node.id, wire) ? wire.id : null;
+      setSpliceEdge((prev) => (prev === id ? prev : id));
+    },
+    [graph, wireAt],
+  );
+
   const onNodeDragStop = useCallback(
     (e: MouseEvent | TouchEvent, node: FlowNode, nodes: FlowNode[]) => {
       const point = "clientX" in e ? e : e.changedTouches?.[0];
       const wire = point && nodes.length <= 1 && node.type === "op" ? wireAt(point.clientX, point.clientY, node.id) : null;
+      setSpliceEdge(null);
       if (wire && canSplice(graph, node.id, wire)) {
         drag.end((g) => spliceNode(g, node.id, wire));
         notify(`Put ${node.id} on the connection ${wire.source} → ${endName(wire.target)}.`);
@@ -216,16 +236,26 @@ export function Canvas({ graph, validation, table, selected, setSelected, edit, 
     [graph, notify, table],
   );
 
-  const onDragOver = useCallback((e: DragEvent) => {
-    if (e.dataTransfer.types.includes(OP_MIME)) {
-      e.preventDefault();
-      e.dataTransfer.dropEffect = "copy";
-    }
+  const onDragOver = useCallback(
+    (e: DragEvent) => {
+      if (e.dataTransfer.types.includes(OP_MIME)) {
+        e.preventDefault();
+        e.dataTransfer.dropEffect = "copy";
+        const id = wireAt(e.clientX, e.clientY)?.id ?? null;
+        setSpliceEdge((prev) => (prev === id ? prev : id));
+      }
+    },
+    [wireAt],
+  );
+
+  const onDragLeave = useCallback((e: DragEvent) => {
+    if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setSpliceEdge(null);
   }, []);
 
   const onDrop = useCallback(
     (e: DragEvent) => {
       const op = e.dataTransfer.getData(OP_MIME);
+      setSpliceEdge(null);
       if (!op) return;
       e.preventDefault();
       const p = rf.screenToFlowPosition({ x: e.clientX, y: e.clientY });
@@ -237,7 +267,7 @@ export function Canvas({ graph, validation, table, selected, setSelected, edit, 
   return (
     <ReactFlow<FlowNode, Edge<EdgeData>>
       nodes={flow.nodes}
-      edges={flow.edges}
+      edges={shownEdges}
       nodeTypes={nodeTypes}
       onNodesChange={onNodesChange}
       onEdgesChange={onEdgesChange}
@@ -246,10 +276,12 @@ export function Canvas({ graph, validation, table, selected, setSelected, edit, 
       onConnectEnd={onConnectEnd}
       isValidConnection={isValidConnection}
       onNodeDragStart={drag.begin}
+      onNodeDrag={onNodeDrag}
       onNodeDragStop={onNodeDragStop}
       onSelectionDragStart={drag.begin}
       onSelectionDragStop={() => drag.end()}
       onDragOver={onDragOver}
+      onDragLeave={onDragLeave}
       onDrop={onDrop}
       deleteKeyCode={["Delete", "Backspace"]}
       selectionKeyCode="Shift"

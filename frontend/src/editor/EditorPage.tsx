@@ -6,7 +6,9 @@
  * (`?ref=<slug>`), a search candidate (`?from_candidate=<id>`) or a blank
  * canvas. Keys: Ctrl+Z undo, Ctrl+Shift+Z / Ctrl+Y redo, Ctrl+C / Ctrl+V copy
  * and paste, Ctrl+A select all, Delete / Backspace delete, Ctrl+S save,
- * Shift-drag box select, arrow keys move the focused node.
+ * Shift-drag box select, arrow keys move the focused node. A connection
+ * dropped on a full slot or on the output replaces the old one; an op dropped
+ * on a connection (or a free node dragged onto one) goes in between.
  */
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
@@ -604,7 +606,7 @@ function EditorPage({ layerId, search, session }: { layerId: number | null; sear
           </div>
           {loaded && graph.nodes.length === 0 && (
             <div className="canvas-hint" aria-hidden="true">
-              Drag ops from the palette, then connect an output handle (right) to an input slot (left).
+              Drag ops from the palette, then connect an output handle (right) to an input slot (left). Drop an op on a connection to put it in between.
             </div>
           )}
         </div>
