@@ -19,6 +19,7 @@ proxy rank layers as the dearer one does?
     python -m benchmarks.calibrate --preset cpu-quick --seeds 0,1,2 --workers 2 \
         --survivors benchmarks/results/random_survivors.json --json current.json
     python -m benchmarks.calibrate --compare previous.json current.json
+    python -m benchmarks.calibrate --seed-agreement current.json   # does seed A rank as seed B?
     python -m benchmarks.calibrate --preset paper-b --device cuda --dataset synthetic \
         --set steps=200
 """
@@ -286,6 +287,30 @@ def compare(a_rows: list[dict], b_rows: list[dict], a_name: str, b_name: str) ->
     return lines
 
 
+def seed_agreement(rows: list[dict]) -> list[str]:
+    """Spearman's rho of final scores between every pair of seeds of one run, per anchor:
+    how much of a ranking survives a change of seed alone (the proxy's own noise)."""
+    scores = {(r["layer"], r["arch"], r["seed"]): s for r in rows
+              if r["kind"] != "bad" and (s := _score(r)) is not None}
+    archs = list(dict.fromkeys(k[1] for k in scores))
+    seeds = sorted({k[2] for k in scores})
+    lines = [f"# seed agreement: Spearman's rho of final scores between seeds, over the layers "
+             f"trained at both; seeds {seeds}",
+             f"{'anchor':<16} {'seeds':>6} {'layers':>6} {'rho':>6}  top layer (first / second seed)"]
+    for arch in archs:
+        for i, a in enumerate(seeds):
+            for b in seeds[i + 1:]:
+                layers = sorted({k[0] for k in scores if k[1] == arch and (k[0], arch, a) in scores
+                                 and (k[0], arch, b) in scores})
+                sa = [scores[(la, arch, a)] for la in layers]
+                sb = [scores[(la, arch, b)] for la in layers]
+                top_a = layers[sa.index(max(sa))] if layers else "-"
+                top_b = layers[sb.index(max(sb))] if layers else "-"
+                lines.append(f"{arch:<16} {f'{a},{b}':>6} {len(layers):>6} {spearman(sa, sb):6.2f}  "
+                             f"{top_a} / {top_b}")
+    return lines
+
+
 def _parse_seeds(text: str) -> list[int]:
     try:
         return [int(s) for s in text.split(",") if s.strip()]
@@ -308,7 +333,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="write raw rows as JSON here")
     ap.add_argument("--compare", nargs=2, metavar=("A.json[,A2.json]", "B.json[,B2.json]"),
                     help="print the rank agreement of two runs' --json files and exit")
+    ap.add_argument("--seed-agreement", metavar="RUN.json",
+                    help="print the rank agreement between the seeds of one run's --json file and exit")
     args = ap.parse_args(argv)
+
+    if args.seed_agreement:
+        with open(args.seed_agreement) as fh:
+            run = json.load(fh)
+        text = "\n".join([f"# {run['label']}: {run['header']}", *seed_agreement(run["rows"])])
+        print(text)
+        if args.out:
+            with open(args.out, "w") as fh:
+                fh.write(text + "\n")
+        return 0
 
     if args.compare:
         runs = []
