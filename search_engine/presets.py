@@ -77,9 +77,11 @@ _PAPER_S = replace(_PAPER_B, mode="S", eval=replace(_PAPER_EVAL, steps=5000, sch
 # benchmarks/proxy_cost.py). Departures from the paper are ours.
 # Cost, 2026-11-30 (proxy_cost_cpu.txt): the settings below are main's; what
 # changed is the kernels (ops.MaximumCpu, ops.VarianceCpu: same values and
-# gradients as torch's, fewer passes). Over 3 seeds every reference layer
-# passes on both anchors and the known-bad layers are rejected
-# (calibration_cpu_quick_seeds.txt). Cheaper settings were screened and not
+# gradients as torch's, fewer passes) and the gate (12%, below). Over 3 seeds
+# every reference layer passes on both anchors and the known-bad layers are
+# rejected; seeds alone rank the 8 reference layers with Spearman's rho
+# 0.79-0.86 on MobileNetV2 and 0.65-0.75 on EfficientNet-B0, the proxy's own
+# noise (calibration_cpu_quick_seeds.txt). Cheaper settings were screened and not
 # taken (proxy_settings_screen_cpu.txt): 24x24 or 16x16 images, batch 16 or
 # 100 steps each cut BN-ReLU from 54-70% to 14-41% and put GN-ReLU below the
 # gate at seed 0. At 150 steps (about 3 epochs of 1437 digits) the proxy is
@@ -142,8 +144,12 @@ _CPU_QUICK = SearchConfig(
         grad_clip=2.0,
         bf16=False,
         quality_steps=75,
-        # 1.5x chance: EvoNorms and GN start slower than BN-ReLU.
-        quality_threshold=0.15,
+        # 1.2x chance (was 1.5x): over 3 seeds BN-ReLU scored 13.4% at step 75
+        # on EfficientNet-B0 at seed 1 (its running batch statistics still lag
+        # then; 55% training accuracy, 52% at the end), every other reference
+        # cell 16.4% or more, every known-bad layer at most 10.0%
+        # (calibration_cpu_quick_seeds.txt).
+        quality_threshold=0.12,
         stability_steps=10,
         stability_threshold=1e8,
         progress_every=25,
