@@ -35,6 +35,19 @@ def search_list(*, owner: AbstractBaseUser, status: str | None = None) -> QueryS
     return qs.order_by("-created_at", "-id")
 
 
+def search_funnel(engine_state: dict | None) -> dict[str, int] | None:
+    """The engine's funnel in ``FUNNEL_KEYS`` order (PostgreSQL's jsonb reorders keys), with
+    ``in_flight`` counted from the state's in-flight proposals; None for a state without one."""
+    from search_engine.evolution import FUNNEL_KEYS
+
+    stored = (engine_state or {}).get("funnel")
+    if not isinstance(stored, dict):
+        return None
+    in_flight = (engine_state or {}).get("in_flight")
+    counts = {**stored, "in_flight": len(in_flight) if isinstance(in_flight, (list, dict)) else 0}
+    return {key: int(counts.get(key) or 0) for key in FUNNEL_KEYS}
+
+
 def search_summary(search: Search) -> dict:
     best = search.best_candidate
     config = search.config or {}
@@ -45,6 +58,7 @@ def search_summary(search: Search) -> dict:
         "stage": search.stage,
         "preset": search.preset,
         "mode": config.get("mode"),
+        "strategy": config.get("strategy", "evolution"),
         "counts": {**(search.counts or {}), "total": search.proposed},
         "budget": config.get("budget"),
         "created_at": search.created_at.isoformat(),
@@ -83,6 +97,7 @@ def search_detail(search: Search) -> dict:
         "config": config,
         "seed": search.seed,
         "architectures": list((config.get("eval") or {}).get("architectures") or []),
+        "funnel": search_funnel(search.engine_state),
         "last_seq": search.last_seq,
         "cloned_from": search.cloned_from_id,
         "started_at": search.started_at.isoformat() if search.started_at else None,

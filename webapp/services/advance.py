@@ -32,6 +32,7 @@ from webapp.models import (
 from webapp.models.candidates import IN_FLIGHT_STATUSES
 from webapp.models.searches import DONE_SEARCH_STATUSES
 from webapp.selectors.candidates import candidate_summary
+from webapp.selectors.searches import search_funnel
 from webapp.services import dispatch, engine
 from webapp.services.events import event_append
 from webapp.services.quotas import quota_in_flight_room, quota_lock
@@ -298,5 +299,11 @@ def _duration(seconds: float) -> str:
 
 
 def _save_state(search: Search, evo) -> None:
+    """Store the engine's state; when its funnel moved, log a ``search.funnel`` event in the
+    same transaction, so the live monitor's funnel follows the stored one step by step."""
+    before = search_funnel(search.engine_state)
     search.engine_state = evo.state_dict(compact=True)
     search.save(update_fields=["engine_state", "proposed"])
+    after = search_funnel(search.engine_state)
+    if after is not None and after != before:
+        event_append(search=search, type="search.funnel", payload={"funnel": after})

@@ -34,6 +34,30 @@ def test_create_and_read(api):
     assert page["count"] == 1 and page["items"][0]["id"] == s["id"] and "config" not in page["items"][0]
 
 
+def test_detail_shows_the_funnel_in_engine_order(api):
+    """The funnel in FUNNEL_KEYS order (the stored jsonb may not be), with what is in flight."""
+    from search_engine.evolution import FUNNEL_KEYS
+
+    s = create(api)
+    funnel = s["funnel"]
+    assert list(funnel) == list(FUNNEL_KEYS)
+    assert funnel["in_flight"] == 2 and funnel["evaluated"] == 0
+    assert funnel["drawn"] == sum(v for k, v in funnel.items() if k != "drawn")
+    row = Search.objects.get(pk=s["id"])
+    row.engine_state = {**row.engine_state, "funnel": dict(reversed(list(row.engine_state["funnel"].items())))}
+    row.save(update_fields=["engine_state"])
+    assert list(api.get(f"/api/searches/{s['id']}").json()["funnel"]) == list(FUNNEL_KEYS)
+
+
+def test_strategy_is_accepted_recorded_and_shown(api):
+    s = create(api, overrides={"budget": 4, "parallel": 2, "strategy": "random"})
+    assert s["strategy"] == "random" and s["config"]["strategy"] == "random"
+    assert api.get("/api/searches").json()["items"][0]["strategy"] == "random"
+    assert create(api)["strategy"] == "evolution"
+    r = api.post_json("/api/searches", {"name": "x", "preset": "cpu-quick", "overrides": {"strategy": "genetic"}})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "strategy"
+
+
 def test_presets(api):
     presets = api.get("/api/presets").json()
     assert {"cpu-quick", "paper-b", "paper-s"} <= {p["name"] for p in presets}
@@ -143,6 +167,7 @@ def test_candidate_export_py(api):
     cid = api.get(f"/api/searches/{s['id']}/candidates").json()["items"][0]["id"]
     r = api.get(f"/api/candidates/{cid}/export.py")
     assert r.status_code == 200 and b"class EvolvedNorm" in r.content
+    assert r["Content-Disposition"] == f'attachment; filename="run_candidate_{cid}.py"'
 
 
 def test_bundle_zip_lists_files(api):
@@ -153,6 +178,7 @@ def test_bundle_zip_lists_files(api):
     assert r.status_code == 200 and r["Content-Type"] == "application/zip"
     names = set(zipfile.ZipFile(io.BytesIO(r.content)).namelist())
     assert {"layer.py", "graph.json", "metrics.json", "test_layer.py", "README.md"} <= names
+    assert r["Content-Disposition"] == f'attachment; filename="run_candidate_{cid}.zip"'
 
 
 def test_tokens(api, client_for):

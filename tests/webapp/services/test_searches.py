@@ -308,3 +308,22 @@ def test_proposals_are_screened_by_the_probe_at_the_search_seed(user, commit):
     assert set(funnel) == set(FUNNEL_KEYS) - {"in_flight"}
     assert funnel["refused_probe"] > 0 and funnel["evaluated"] == 6
     assert funnel["drawn"] == sum(v for k, v in funnel.items() if k != "drawn")
+
+
+def test_every_funnel_change_is_an_event_in_the_same_transaction(user, commit):
+    """``search.funnel`` events follow the stored funnel: the last one equals it, none repeats
+    the one before, and the sequence stays gap-free."""
+    from webapp.selectors.searches import search_funnel
+
+    with commit():
+        search = make_search(user, budget=4, parallel=2)
+        run_to_end(search)
+    search.refresh_from_db()
+    events = list(search.events.filter(type="search.funnel").order_by("seq"))
+    assert len(events) >= 3
+    funnels = [e.payload["funnel"] for e in events]
+    assert funnels[-1] == search_funnel(search.engine_state)
+    assert all(a != b for a, b in zip(funnels, funnels[1:], strict=False))
+    assert funnels[-1]["evaluated"] == 4 and funnels[-1]["in_flight"] == 0
+    assert funnels[0]["in_flight"] == 2
+    assert_gap_free(search)
