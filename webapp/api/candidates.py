@@ -11,6 +11,7 @@ from webapp.api.layers import python_attachment
 from webapp.selectors.candidates import candidate_detail, candidate_get
 from webapp.services import exports
 from webapp.services.bundles import candidate_bundle
+from webapp.services.names import download_filename
 
 router = Router(tags=["candidates"])
 
@@ -26,7 +27,8 @@ def export_candidate(request: HttpRequest, candidate_id: int) -> HttpResponse:
     `replace_norm_act(model)`, which returns your model with every BatchNorm2d
     followed by a ReLU swapped for the layer (`model, n = replace_norm_act(model)`)."""
     candidate = candidate_get(owner=request.auth, candidate_id=candidate_id)
-    return python_attachment(exports.layer_source(document=candidate.document), f"candidate_{candidate.pk}.py")
+    filename = download_filename(name=_download_name(candidate), suffix=".py", fallback=f"candidate_{candidate.pk}")
+    return python_attachment(exports.layer_source(document=candidate.document), filename)
 
 
 @router.get("/{id:candidate_id}/bundle.zip")
@@ -36,5 +38,11 @@ def bundle(request: HttpRequest, candidate_id: int) -> HttpResponse:
     model card showing the lines that swap the layer into your own model."""
     candidate = candidate_get(owner=request.auth, candidate_id=candidate_id)
     response = HttpResponse(candidate_bundle(candidate=candidate), content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="candidate_{candidate.pk}.zip"'
+    filename = download_filename(name=_download_name(candidate), suffix=".zip", fallback=f"candidate_{candidate.pk}")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def _download_name(candidate) -> str:  # noqa: ANN001
+    """A candidate's layer has no name of its own: it is called after its search and number."""
+    return f"{candidate.search.name} candidate {candidate.pk}"

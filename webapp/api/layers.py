@@ -22,6 +22,7 @@ from webapp.selectors import layers as sel
 from webapp.services import exports
 from webapp.services import layers as svc
 from webapp.services.graphs import graph_validate
+from webapp.services.names import download_filename
 
 router = Router(tags=["layers"])
 
@@ -88,7 +89,8 @@ def export_layer(request: HttpRequest, layer_id: int) -> HttpResponse:
     `replace_norm_act(model)`, which returns your model with every BatchNorm2d
     followed by a ReLU swapped for the layer (`model, n = replace_norm_act(model)`)."""
     layer = sel.layer_get(owner=request.auth, layer_id=layer_id)
-    return python_attachment(exports.layer_source(document=layer.document), f"layer_{layer.pk}.py")
+    filename = download_filename(name=layer.name, suffix=".py", fallback=f"layer_{layer.pk}")
+    return python_attachment(exports.layer_source(document=layer.document), filename)
 
 
 def python_attachment(source: str, filename: str) -> HttpResponse:

@@ -73,6 +73,12 @@ def test_export_py_is_python(api, s0_doc):
     ast.parse(r.content.decode())
 
 
+def test_export_py_is_named_after_the_layer_as_a_module(api, s0_doc):
+    layer = api.post_json("/api/layers", {"name": "My EvoNorm-B0 (try 2)", "document": s0_doc}).json()
+    r = api.get(f"/api/layers/{layer['id']}/export.py")
+    assert r["Content-Disposition"] == 'attachment; filename="my_evonorm_b0_try_2.py"'
+
+
 def test_delete(api, s0_doc):
     layer = create(api, s0_doc)
     assert api.delete(f"/api/layers/{layer['id']}").status_code == 204
