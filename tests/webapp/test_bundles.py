@@ -67,6 +67,32 @@ def test_bundle_contents(evaluated, tmp_path):
     assert "def replace_norm_act(" in (tmp_path / "layer.py").read_text()
 
 
+def test_a_rejected_seed_s_model_card_says_what_it_is_and_prints_no_empty_table(user, tmp_path):
+    search = search_create(owner=user, name="seeded", preset="cpu-quick", seed_references=["bn_relu"],
+                           overrides={"budget": 2, "parallel": 1})
+    seed = Candidate.objects.filter(search=search).order_by("id").first()
+    run_one(seed.pk, result("rejected", reason="low_quality"))
+    seed.refresh_from_db()
+    _unzip(candidate_bundle(candidate=seed), tmp_path)
+    readme = (tmp_path / "README.md").read_text()
+    assert "found by the" not in readme and "evolutionary" not in readme
+    assert "A seed layer of the layer lab's search" in readme
+    assert "| architecture | accuracy |" not in readme and "(none)" not in readme
+    assert "None: this layer was rejected (low_quality), so it has no validation accuracy to report." in readme
+
+
+def test_a_mutation_child_s_model_card_says_the_search_found_it(evaluated, tmp_path):
+    child = Candidate.objects.filter(search=evaluated.search).order_by("id").first()
+    Candidate.objects.filter(pk=child.pk).update(mutation="op", parent_id=evaluated.pk)
+    child.refresh_from_db()
+    _unzip(candidate_bundle(candidate=evaluated), tmp_path / "a")
+    assert "| architecture | accuracy |" in (tmp_path / "a" / "README.md").read_text()
+    _unzip(candidate_bundle(candidate=child), tmp_path / "b")
+    readme = (tmp_path / "b" / "README.md").read_text()
+    assert f"found by the layer lab's evolutionary search {child.search_id}" in readme
+    assert f"the `op` mutation of candidate {evaluated.pk}" in readme
+
+
 def test_bundled_tests_pass_unzipped_and_catch_a_wrong_layer(user, settings, evaluated, tmp_path):
     """Bundles of a found layer, a batch-statistics layer and a group layer pass their own
     tests (the recorded output, gradients, replace_norm_act on a small model); a bundle

@@ -116,13 +116,45 @@ def _metrics(candidate: Candidate) -> dict:
     }
 
 
-def _readme(candidate: Candidate, metrics: dict) -> str:
-    scores = "\n".join(f"| {arch} | {acc:.4f} |" for arch, acc in sorted((candidate.scores or {}).items()))
+def _origin(candidate: Candidate) -> str:
+    """How the layer came to be, in the model card's words (only a child of a mutation was
+    found by the evolutionary search)."""
+    search = f"search {candidate.search_id} ({candidate.search.name})"
+    if candidate.mutation == "seed":
+        return f"A seed layer of the layer lab's {search}: a starting point its owner chose, not a result of the search."
+    if candidate.mutation == "random":
+        return f"A random layer drawn by the layer lab's {search}."
+    parent = f"candidate {candidate.parent_id}" if candidate.parent_id else "a parent"
+    return (f"A normalization-activation layer found by the layer lab's evolutionary {search}: "
+            f"the `{candidate.mutation}` mutation of {parent}.")
+
+
+def _scores_section(candidate: Candidate, metrics: dict) -> str:
     eval_config = (metrics["config"] or {}).get("eval", {})
+    setting = (f"Dataset: {eval_config.get('dataset', '?')}, {eval_config.get('steps', '?')} steps, "
+               f"search seed {metrics['seed']}. Full config, curves and lineage: `metrics.json`.")
+    if not candidate.scores:
+        why = f" ({candidate.rejection_reason})" if candidate.rejection_reason else ""
+        message = f" {candidate.message}" if candidate.message else ""
+        return (f"## Scores\n\nNone: this layer was {candidate.status}{why}, so it has no validation "
+                f"accuracy to report.{message}\n\n{setting}\n")
+    rows = "\n".join(f"| {arch} | {acc:.4f} |" for arch, acc in sorted(candidate.scores.items()))
     mean = f"{candidate.mean_score:.4f}" if candidate.mean_score is not None else "n/a"
+    return f"""## Scores (validation accuracy on the proxy task)
+
+| architecture | accuracy |
+|---|---|
+{rows}
+
+Mean: {mean}. {setting}
+These are proxy-task numbers: retrain before trusting the layer on your task.
+"""
+
+
+def _readme(candidate: Candidate, metrics: dict) -> str:
     return f"""# {CLASS_NAME}: candidate {candidate.pk} of search {candidate.search_id}
 
-A normalization-activation layer found by the layer lab's evolutionary search.
+{_origin(candidate)}
 
 ## What it computes
 
@@ -139,16 +171,7 @@ out = {candidate.formula}
 - Status: {candidate.status}{f" ({candidate.rejection_reason})" if candidate.rejection_reason else ""}
 - Mutation: {candidate.mutation}, parent candidate: {candidate.parent_id or "none"}
 
-## Scores (validation accuracy on the proxy task)
-
-| architecture | accuracy |
-|---|---|
-{scores or "| (none) | |"}
-
-Mean: {mean}. Dataset: {eval_config.get("dataset", "?")}, {eval_config.get("steps", "?")} steps,
-search seed {metrics["seed"]}. Full config, curves and lineage: `metrics.json`.
-These are proxy-task numbers: retrain before trusting the layer on your task.
-
+{_scores_section(candidate, metrics)}
 ## Use it in your model
 
 ```python
