@@ -8,6 +8,7 @@ from webapp.api import api
 
 urlpatterns = [
     path("api/", api.urls),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/login/", views.LabLoginView.as_view(), name="login"),

@@ -14,6 +14,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.views import LoginView, LogoutView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from webapp.forms import ThrottledAuthenticationForm
@@ -94,3 +95,8 @@ class LabLoginView(LoginView):
 
 class LabLogoutView(LogoutView):
     pass
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico`` for pages without an icon link (API docs, the admin): the lab's icon."""
+    return redirect(static("webapp/favicon.svg"), permanent=True)

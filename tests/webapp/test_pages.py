@@ -34,6 +34,18 @@ def test_login_and_logout(user):
     assert client.get("/api/me").status_code == 401
 
 
+def test_a_signed_out_visitor_reads_what_the_lab_is_next_to_the_form():
+    html = Client().get("/accounts/login/").content.decode()
+    assert "Design and discover normalization-activation layers" in html
+    assert 'name="password"' in html and 'rel="icon"' in html
+
+
+def test_the_favicon_is_served(client_for, user, built_frontend):
+    r = Client().get("/favicon.ico")
+    assert r.status_code == 301 and r["Location"] == "/static/webapp/favicon.svg"
+    assert 'rel="icon" type="image/svg+xml" href="/static/webapp/favicon.svg"' in client_for(user).get("/").content.decode()
+
+
 @pytest.mark.parametrize("path", ["/", "/layers/", "/editor/", "/editor/3/", "/searches/", "/searches/new/",
                                   "/searches/7/", "/candidates/9/"])
 def test_spa_routes_need_login(path):
