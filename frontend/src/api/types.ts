@@ -204,6 +204,8 @@ export interface SearchSummary {
   best: CandidateSummary | null;
   /** Why the search ended (see SearchDetail.reason). */
   reason?: string | null;
+  /** "evolution" (tournaments and mutation) or "random" (the paper's baseline). */
+  strategy?: string;
 }
 
 export interface SearchDetail extends SearchSummary {
@@ -217,6 +219,8 @@ export interface SearchDetail extends SearchSummary {
   throughput_per_minute: number | null;
   active_workers: number;
   rerank: unknown;
+  /** Where the search's layers went (INTERFACES section 4); null for a search from before the funnel. */
+  funnel?: Record<string, number> | null;
 }
 
 export interface SearchCreate {

@@ -134,6 +134,23 @@ describe("applyEvents", () => {
     expect(s.counts).toMatchObject({ evaluated: 1, running: 0 });
   });
 
+  it("takes the funnel from the snapshot, then from each search.funnel event in order", () => {
+    const s = emptyState();
+    loadSnapshot(s, { status: "running", stage: "evolution", last_seq: 1, funnel: { in_flight: 2, drawn: 5 } }, []);
+    expect(s.funnel).toMatchObject({ drawn: 5, in_flight: 2, evaluated: 0 });
+    const r = applyEvents(s, [
+      ev(3, "search.funnel", { funnel: { drawn: 9, evaluated: 1, in_flight: 1 } }),
+      ev(2, "search.funnel", { funnel: { drawn: 7, in_flight: 2 } }),
+    ]);
+    expect(r.applied).toBe(2);
+    expect(s.funnel).toMatchObject({ drawn: 9, evaluated: 1, in_flight: 1 });
+    // an event held behind a gap does not move the funnel yet
+    applyEvents(s, [ev(5, "search.funnel", { funnel: { drawn: 20 } })]);
+    expect(s.funnel?.drawn).toBe(9);
+    applyEvents(s, [ev(4, "search.status", { status: "running", stage: "evolution", reason: null })]);
+    expect(s.funnel?.drawn).toBe(20);
+  });
+
   it("keeps ids ascending when a candidate arrives late", () => {
     const s = emptyState();
     loadSnapshot(s, { status: "running", stage: "evolution", last_seq: 0 }, [cand(5), cand(2)]);

@@ -9,6 +9,7 @@
 
 import type { CandidateSummary, LabEvent, SearchDetail } from "../api/searches";
 import { FINISHED_STATUSES } from "./eta";
+import { orderFunnel, type Funnel } from "./funnel";
 
 export interface TournamentEntry {
   seq: number;
@@ -54,6 +55,8 @@ export interface SearchState {
   /** Events received ahead of a gap, keyed by seq. */
   pending: Map<number, LabEvent>;
   rerank: RerankRow[] | null;
+  /** The engine's funnel, from the detail and then each `search.funnel` event. */
+  funnel: Funnel | null;
 }
 
 export const FEED_LIMIT = 50;
@@ -74,6 +77,7 @@ export function emptyState(): SearchState {
     finishTimes: new Map(),
     pending: new Map(),
     rerank: null,
+    funnel: null,
   };
 }
 
@@ -130,12 +134,13 @@ function patchCandidate(
 /** Seed the state from the detail and a candidate snapshot (before any event). */
 export function loadSnapshot(
   state: SearchState,
-  detail: Pick<SearchDetail, "status" | "stage" | "last_seq" | "reason">,
+  detail: Pick<SearchDetail, "status" | "stage" | "last_seq" | "reason" | "funnel">,
   candidates: readonly CandidateSummary[],
 ): void {
   state.status = detail.status;
   state.stage = detail.stage;
   state.reason = detail.reason ?? null;
+  state.funnel = orderFunnel(detail.funnel) ?? state.funnel;
   state.lastSeq = Math.max(state.lastSeq, detail.last_seq);
   const sorted = [...candidates].sort((a, b) => a.id - b.id);
   for (const c of sorted) setCandidate(state, c);
@@ -208,6 +213,9 @@ function applyOne(state: SearchState, ev: LabEvent): void {
       for (const r of (p.removed as number[]) ?? []) state.population.delete(r);
       break;
     }
+    case "search.funnel":
+      state.funnel = orderFunnel(p.funnel as Record<string, unknown> | undefined) ?? state.funnel;
+      break;
     case "rerank.finished":
       state.rerank = (p.ranking as RerankRow[]) ?? [];
       break;

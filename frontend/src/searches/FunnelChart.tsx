@@ -1,0 +1,52 @@
+// The search's funnel as narrowing bars: drawn → passed the static checks →
+// sent to training (what the budget counts) → stable → evaluated, with what
+// left at each step. Redrawn live from `search.funnel` events.
+
+import { barPercent, funnelStages, type Funnel } from "./funnel";
+
+interface Props {
+  funnel: Funnel | null;
+  budget: number;
+}
+
+export function FunnelChart({ funnel, budget }: Props) {
+  const stages = funnel ? funnelStages(funnel) : [];
+  const max = stages[0]?.count ?? 0;
+  return (
+    <section className="lab-panel funnel" aria-labelledby="funnel-title">
+      <div className="lab-panel-head">
+        <h2 id="funnel-title">Funnel</h2>
+        <span className="lab-muted small">free checks cost no budget</span>
+      </div>
+      {!funnel ? (
+        <p className="lab-muted">This search kept no funnel (it is older than the funnel).</p>
+      ) : (
+        <ol className="funnel-list" aria-label="Funnel">
+          {stages.map((s) => (
+            <li key={s.key} className="funnel-stage" data-stage={s.key}>
+              <div className="funnel-losses">
+                {s.losses.map((l) => (
+                  <span key={l.key} className={`funnel-loss loss-${l.key}`}>
+                    {l.key === "in_flight" ? `${l.count} ${l.label}` : `−${l.count} ${l.label}`}
+                  </span>
+                ))}
+              </div>
+              <div className="funnel-row">
+                <span className="funnel-label">
+                  {s.label}
+                  {s.budget ? <span className="lab-muted small"> (budget {s.count} / {budget})</span> : null}
+                </span>
+                <span className="funnel-track" aria-hidden="true">
+                  <span className={`funnel-bar bar-${s.key}`} style={{ width: `${barPercent(s.count, max)}%` }} />
+                </span>
+                <span className="funnel-count" data-testid={`funnel-${s.key}`}>
+                  {s.count}
+                </span>
+              </div>
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { barPercent, FUNNEL_KEYS, funnelStages, orderFunnel } from "./funnel";
+
+const RAW = {
+  // as PostgreSQL's jsonb hands them back: not in engine order
+  evaluated: 3,
+  in_flight: 2,
+  drawn: 40,
+  failed: 1,
+  low_quality: 4,
+  refused_probe: 12,
+  refused_static: 10,
+  rejected_other: 0,
+  unstable: 8,
+};
+
+describe("the funnel", () => {
+  it("puts the keys in engine order, whatever order they came in", () => {
+    const f = orderFunnel(RAW)!;
+    expect(Object.keys(f)).toEqual([...FUNNEL_KEYS]);
+    expect(f.drawn).toBe(40);
+  });
+
+  it("fills missing or bad counts with 0 and has no funnel for none", () => {
+    const f = orderFunnel({ drawn: 5, evaluated: "many", failed: -2 })!;
+    expect(f).toMatchObject({ drawn: 5, evaluated: 0, failed: 0, in_flight: 0 });
+    expect(orderFunnel(null)).toBeNull();
+    expect(orderFunnel(undefined)).toBeNull();
+  });
+
+  it("narrows from drawn to evaluated, each loss where it happened", () => {
+    const stages = funnelStages(orderFunnel(RAW)!);
+    expect(stages.map((s) => [s.label, s.count])).toEqual([
+      ["Drawn", 40],
+      ["Passed the static checks", 30],
+      ["Sent to training", 18],
+      ["Stable", 7],
+      ["Evaluated", 3],
+    ]);
+    expect(stages[1].losses).toEqual([{ key: "refused_static", label: "refused by the static checks", count: 10 }]);
+    expect(stages[2].budget).toBe(true);
+    // in training, unstable, failed (rejected_other is 0: not listed)
+    expect(stages[3].losses.map((l) => [l.key, l.count])).toEqual([
+      ["in_flight", 2],
+      ["unstable", 8],
+      ["failed", 1],
+    ]);
+    expect(stages[4].losses.map((l) => l.label)).toEqual(["below the quality gate"]);
+    // every layer is accounted for: what is sent either is in a later stage or left on the way
+    const sent = stages[2].count;
+    const left = stages[3].losses.reduce((n, l) => n + l.count, 0);
+    expect(stages[3].count + left).toBe(sent);
+  });
+
+  it("scales bars by the square root, never to nothing", () => {
+    expect(barPercent(100, 100)).toBe(100);
+    expect(barPercent(25, 100)).toBe(50);
+    expect(barPercent(1, 10_000)).toBe(1.5);
+    expect(barPercent(0, 100)).toBe(0);
+    expect(barPercent(3, 0)).toBe(0);
+  });
+});

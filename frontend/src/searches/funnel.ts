@@ -1,0 +1,98 @@
+// The search's funnel (INTERFACES section 4, SearchDetail.funnel): where its
+// layers went, from drawn to evaluated. The server's JSON may come with its
+// keys in any order (PostgreSQL's jsonb), so order is ours: FUNNEL_KEYS.
+
+export const FUNNEL_KEYS = [
+  "drawn",
+  "refused_static",
+  "refused_probe",
+  "unstable",
+  "low_quality",
+  "rejected_other",
+  "failed",
+  "evaluated",
+  "in_flight",
+] as const;
+
+export type FunnelKey = (typeof FUNNEL_KEYS)[number];
+export type Funnel = Record<FunnelKey, number>;
+
+/** The funnel with every key, in FUNNEL_KEYS order (missing or bad counts are 0); null when none. */
+export function orderFunnel(raw: Record<string, unknown> | null | undefined): Funnel | null {
+  if (!raw || typeof raw !== "object") return null;
+  const out = {} as Funnel;
+  for (const k of FUNNEL_KEYS) {
+    const v = raw[k];
+    out[k] = typeof v === "number" && Number.isFinite(v) && v > 0 ? Math.floor(v) : 0;
+  }
+  return out;
+}
+
+export interface FunnelLoss {
+  key: FunnelKey;
+  label: string;
+  count: number;
+}
+
+export interface FunnelStage {
+  key: string;
+  label: string;
+  /** Layers that reached this stage. */
+  count: number;
+  /** What left (or is still on its way) between the previous stage and this one. */
+  losses: FunnelLoss[];
+  /** True for the stage from which candidates spend the budget. */
+  budget?: boolean;
+}
+
+const LOSS_LABEL: Record<FunnelKey, string> = {
+  drawn: "drawn",
+  refused_static: "refused by the static checks",
+  refused_probe: "refused by the numeric probe",
+  unstable: "unstable",
+  low_quality: "below the quality gate",
+  rejected_other: "rejected otherwise",
+  failed: "failed",
+  evaluated: "evaluated",
+  in_flight: "in training",
+};
+
+function losses(f: Funnel, keys: FunnelKey[]): FunnelLoss[] {
+  return keys.filter((k) => f[k] > 0).map((k) => ({ key: k, label: LOSS_LABEL[k], count: f[k] }));
+}
+
+/**
+ * The funnel as narrowing stages: drawn → passed the static checks → passed
+ * the probe (sent to training: the budget) → stable → evaluated (passed the
+ * quality gate). Free refusals cost no budget; candidates in training, failed
+ * or rejected for another reason leave between "sent" and "stable".
+ */
+export function funnelStages(f: Funnel): FunnelStage[] {
+  const passedStatic = Math.max(0, f.drawn - f.refused_static);
+  const sent = Math.max(0, passedStatic - f.refused_probe);
+  const stable = f.evaluated + f.low_quality;
+  return [
+    { key: "drawn", label: "Drawn", count: f.drawn, losses: [] },
+    { key: "static", label: "Passed the static checks", count: passedStatic, losses: losses(f, ["refused_static"]) },
+    {
+      key: "sent",
+      label: "Sent to training",
+      count: sent,
+      losses: losses(f, ["refused_probe"]),
+      budget: true,
+    },
+    {
+      key: "stable",
+      label: "Stable",
+      count: stable,
+      losses: losses(f, ["in_flight", "unstable", "failed", "rejected_other"]),
+    },
+    { key: "evaluated", label: "Evaluated", count: f.evaluated, losses: losses(f, ["low_quality"]) },
+  ];
+}
+
+/** A bar's width in percent of the widest: square-root scaled so 3 of 2,000 still shows. */
+export function barPercent(count: number, max: number): number {
+  if (max <= 0 || count <= 0) return 0;
+  return Math.max(1.5, Math.min(100, (Math.sqrt(count) / Math.sqrt(max)) * 100));
+}
