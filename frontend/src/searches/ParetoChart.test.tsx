@@ -24,8 +24,24 @@ describe("ParetoChart", () => {
     ]);
     render(<ParetoChart state={state} version={state.version} architectures={["a", "b"]} onOpen={() => {}} />);
     const note = screen.getByTestId("empty-front");
-    expect(note.textContent).toContain("(unstable 2, numeric_nan 1)");
-    expect(note.textContent).toContain("reference layers as seeds");
+    expect(note.textContent).toBe("All 3 finished candidates were rejected so far (unstable 2, numeric_nan 1): see the funnel.");
+    expect(note.textContent).not.toContain("reference layers as seeds");
+    // no bare axes under the message
+    expect(screen.queryByRole("img")).toBeNull();
+  });
+
+  it("offers to compare the front once it has more than one layer", () => {
+    const state = emptyState();
+    applyEvents(state, [
+      finished(1, "evaluated", { scores: { a: 0.5, b: 0.7 } }),
+      finished(2, "evaluated", { scores: { a: 0.7, b: 0.5 } }),
+    ]);
+    const onCompare = vi.fn();
+    render(
+      <ParetoChart state={state} version={state.version} architectures={["a", "b"]} onOpen={() => {}} onCompare={onCompare} />,
+    );
+    screen.getByRole("button", { name: "Compare the front (2)" }).click();
+    expect(onCompare).toHaveBeenCalledWith([1, 2]);
   });
 
   it("says nothing more once a candidate is on the front", () => {

@@ -6,12 +6,15 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import { rejectionReasons, type SearchState } from "./store";
 import { paretoFront, runningBest, type ScorePoint } from "./pareto";
 import { useChart, type ChartOption } from "./charts";
+import { emptyChartMessage } from "./emptyChart";
 
 interface Props {
   state: SearchState;
   version: number;
   architectures: string[];
   onOpen: (candidateId: number) => void;
+  /** Compare the candidates on the front (or the best-so-far line) side by side. */
+  onCompare?: (candidateIds: number[]) => void;
 }
 
 function pct(v: number): string {
@@ -37,7 +40,7 @@ export function useThrottled<T>(value: T, ms: number): T {
   return current;
 }
 
-export function ParetoChart({ state, version: liveVersion, architectures, onOpen }: Props) {
+export function ParetoChart({ state, version: liveVersion, architectures, onOpen, onCompare }: Props) {
   const evaluated = state.counts.evaluated ?? 0;
   const version = useThrottled(liveVersion, evaluated > 2000 ? 1000 : evaluated > 300 ? 400 : 0);
   const [xArch, setX] = useState(architectures[0] ?? "");
@@ -65,9 +68,17 @@ export function ParetoChart({ state, version: liveVersion, architectures, onOpen
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [version, xArch, yArch, single, state]);
 
-  // only while nothing is on the chart
-  const reasons = useMemo(
-    () => (points.length === 0 ? rejectionReasons(state) : []),
+  // only while nothing is on the chart: what the search is doing instead
+  const empty = useMemo(
+    () =>
+      points.length === 0
+        ? emptyChartMessage(0, {
+            status: state.status,
+            counts: state.counts,
+            reasons: rejectionReasons(state),
+            funnel: state.funnel,
+          })
+        : null,
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [version, points.length, state],
   );
@@ -166,25 +177,34 @@ export function ParetoChart({ state, version: liveVersion, architectures, onOpen
           </div>
         ) : null}
       </div>
+      {empty ? (
+        <p className="chart-empty" role="status" data-testid="empty-front">
+          {empty}
+        </p>
+      ) : null}
+      {/* kept mounted (hidden while empty) so the chart exists when the first point comes */}
       <div
         ref={ref}
-        className="chart"
+        className={`chart${empty ? " is-empty" : ""}`}
         role="img"
+        aria-hidden={empty ? true : undefined}
         aria-label={`Scatter of ${points.length} evaluated candidates, ${front.length} on the ${single ? "best-so-far line" : "front"}`}
         data-points={points.length}
         data-front={front.map((p) => p.id).join(",")}
       />
-      <p className="lab-muted small">
-        {points.length} evaluated · {front.length} on the {single ? "best-so-far line" : "front"} ·
-        click a point to open the candidate
-      </p>
-      {reasons.length > 0 ? (
-        <p className="lab-muted small" data-testid="empty-front">
-          No candidate has passed the rejection protocols yet (
-          {reasons.map(([reason, n]) => `${reason} ${n}`).join(", ")}). Most random layers fail them;
-          launch a search with reference layers as seeds to evolve from layers that train.
-        </p>
-      ) : null}
+      {empty ? null : (
+        <div className="chart-foot">
+          <p className="lab-muted small">
+            {points.length} evaluated · {front.length} on the {single ? "best-so-far line" : "front"} · click a point to
+            open the candidate
+          </p>
+          {onCompare && front.length > 1 ? (
+            <button type="button" onClick={() => onCompare(front.map((p) => p.id))}>
+              Compare the {single ? "best-so-far line" : "front"} ({front.length})
+            </button>
+          ) : null}
+        </div>
+      )}
     </section>
   );
 }
