@@ -4,11 +4,19 @@
 import type { GraphDocument } from "../api/types";
 import { GraphView } from "../editor/GraphView";
 
-export function CandidateGraph({ document }: { document: GraphDocument }) {
+export function CandidateGraph({
+  document,
+  height = 360,
+  label = "Graph of the candidate layer (read-only)",
+}: {
+  document: GraphDocument;
+  height?: number;
+  label?: string;
+}) {
   const nodes = document.nodes ?? [];
   return (
     <>
-      <GraphView document={document} height={360} aria-label="Graph of the candidate layer (read-only)" />
+      <GraphView document={document} height={height} aria-label={label} />
       <details className="graph-text">
         <summary>Nodes as text</summary>
         <ol className="graph-list" aria-label="Graph nodes">

@@ -1,19 +1,34 @@
 // The candidate table: every candidate of the search, sortable by any
 // column, filterable by status and rejection reason, virtualized so 10,000
-// rows cost the same as 30. Rows link to the candidate view.
+// rows cost the same as 30. Rows link to the candidate view; a box on each
+// row selects it for the side-by-side comparison; the user picks the columns.
 
-import { useMemo, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import type { CandidateSummary } from "../api/searches";
 import type { ProgressInfo, SearchState } from "./store";
+import { ALWAYS_SHOWN, allColumns, gridTemplate, loadHidden, saveHidden, visibleColumns, type ColumnKey } from "./tableColumns";
 
-type SortKey = "id" | "status" | "mean_score" | "mutation" | "parent_id" | "worker" | `arch:${string}`;
+type SortKey = Exclude<ColumnKey, "formula">;
 
 interface Props {
   state: SearchState;
   version: number;
   architectures: string[];
   onOpen: (id: number) => void;
+  /** Candidates picked for comparison, and how to pick or drop one. */
+  selected?: ReadonlySet<number>;
+  onToggleSelect?: (id: number) => void;
+  onCompare?: () => void;
+  onClearSelection?: () => void;
+}
+
+function storage(): Storage | undefined {
+  try {
+    return window.localStorage;
+  } catch {
+    return undefined;
+  }
 }
 
 const ROW_HEIGHT = 32;
@@ -58,7 +73,18 @@ function ProgressCell({ p }: { p: ProgressInfo | undefined }) {
   );
 }
 
-export function CandidateTable({ state, version, architectures, onOpen }: Props) {
+export function CandidateTable({
+  state,
+  version,
+  architectures,
+  onOpen,
+  selected = new Set<number>(),
+  onToggleSelect,
+  onCompare,
+  onClearSelection,
+}: Props) {
+  const [hidden, setHidden] = useState<Set<string>>(() => loadHidden(storage()));
+  useEffect(() => saveHidden(storage(), hidden), [hidden]);
   const [sortKey, setSortKey] = useState<SortKey>("id");
   const [desc, setDesc] = useState(true);
   const [status, setStatus] = useState("");
@@ -102,16 +128,15 @@ export function CandidateTable({ state, version, architectures, onOpen }: Props)
     overscan: 12,
   });
 
-  const columns: { key: SortKey; label: string }[] = [
-    { key: "id", label: "#" },
-    { key: "status", label: "Status" },
-    { key: "mean_score", label: "Mean" },
-    ...architectures.map((a) => ({ key: `arch:${a}` as SortKey, label: a })),
-    { key: "mutation", label: "Mutation" },
-    { key: "parent_id", label: "Parent" },
-    { key: "worker", label: "Worker" },
-  ];
-  const template = `64px 150px 70px ${architectures.map(() => "112px").join(" ")} 80px 64px 110px minmax(200px, 1fr)`;
+  const columns = visibleColumns(architectures, hidden);
+  const template = gridTemplate(columns);
+  const toggleColumn = (key: string) =>
+    setHidden((h) => {
+      const next = new Set(h);
+      if (next.has(key)) next.delete(key);
+      else next.add(key);
+      return next;
+    });
 
   const toggleSort = (key: SortKey) => {
     if (key === sortKey) setDesc(!desc);
@@ -151,25 +176,53 @@ export function CandidateTable({ state, version, architectures, onOpen }: Props)
           <span className="lab-muted small" aria-live="polite" data-testid="row-count">
             {rows.length} shown
           </span>
+          <details className="col-chooser">
+            <summary>Columns</summary>
+            <div className="col-chooser-list" role="group" aria-label="Columns shown">
+              {allColumns(architectures)
+                .filter((c) => !ALWAYS_SHOWN.has(c.key))
+                .map((c) => (
+                  <label key={c.key}>
+                    <input type="checkbox" checked={!hidden.has(c.key)} onChange={() => toggleColumn(c.key)} /> {c.label}
+                  </label>
+                ))}
+            </div>
+          </details>
+          {onCompare ? (
+            <>
+              <button type="button" onClick={onCompare} disabled={selected.size < 2}>
+                Compare selected ({selected.size})
+              </button>
+              {selected.size > 0 && onClearSelection ? (
+                <button type="button" onClick={onClearSelection}>
+                  Clear selection
+                </button>
+              ) : null}
+            </>
+          ) : null}
         </div>
       </div>
       <div className="cand-table" role="table" aria-label="Candidates" aria-rowcount={rows.length + 1}>
         <div role="rowgroup">
           <div className="cand-row cand-header" role="row" style={{ gridTemplateColumns: template }}>
+            <span role="columnheader" aria-label="Select" />
             {columns.map((col) => (
               <span
                 key={col.key}
                 role="columnheader"
-                className={col.key === "mean_score" || col.key.startsWith("arch:") ? "num" : undefined}
-                aria-sort={sortKey === col.key ? (desc ? "descending" : "ascending") : "none"}
+                className={col.num ? "num" : undefined}
+                aria-sort={col.sortable ? (sortKey === col.key ? (desc ? "descending" : "ascending") : "none") : undefined}
               >
-                <button type="button" className="sort-button" onClick={() => toggleSort(col.key)}>
-                  {col.label}
-                  {sortKey === col.key ? (desc ? " ▼" : " ▲") : ""}
-                </button>
+                {col.sortable ? (
+                  <button type="button" className="sort-button" onClick={() => toggleSort(col.key as SortKey)}>
+                    {col.label}
+                    {sortKey === col.key ? (desc ? " ▼" : " ▲") : ""}
+                  </button>
+                ) : (
+                  col.label
+                )}
               </span>
             ))}
-            <span role="columnheader">Formula / progress</span>
           </div>
         </div>
         <div ref={scroller} className="cand-scroll" tabIndex={0} role="rowgroup" aria-label="Candidate rows">
@@ -193,39 +246,19 @@ export function CandidateTable({ state, version, architectures, onOpen }: Props)
                     transform: `translateY(${item.start}px)`,
                   }}
                 >
-                  <span role="cell">
-                    <a
-                      href={`/candidates/${c.id}/`}
-                      onClick={(e) => {
-                        if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return;
-                        e.preventDefault();
-                        onOpen(c.id);
-                      }}
-                    >
-                      {c.id}
-                    </a>
+                  <span role="cell" className="cand-select">
+                    {onToggleSelect ? (
+                      <input
+                        type="checkbox"
+                        aria-label={`Select candidate ${c.id}`}
+                        checked={selected.has(c.id)}
+                        onChange={() => onToggleSelect(c.id)}
+                      />
+                    ) : null}
                   </span>
-                  <span role="cell">
-                    <span className={`badge badge-${c.status}`}>{c.status}</span>
-                    {c.rejection_reason ? <span className="lab-muted small"> {c.rejection_reason}</span> : null}
-                  </span>
-                  <span role="cell" className="num">
-                    {score(c.mean_score)}
-                  </span>
-                  {architectures.map((a) => (
-                    <span role="cell" key={a} className="num">
-                      {score(c.scores[a])}
-                    </span>
+                  {columns.map((col) => (
+                    <Cell key={col.key} col={col.key} c={c} progress={state.progress.get(c.id)} onOpen={onOpen} />
                   ))}
-                  <span role="cell">{c.mutation}</span>
-                  <span role="cell">{c.parent_id ?? "—"}</span>
-                  <span role="cell" className="ellipsis" title={c.worker ?? ""}>
-                    {c.worker ?? "—"}
-                  </span>
-                  <span role="cell" className="ellipsis formula" title={c.formula}>
-                    {c.status === "running" ? <ProgressCell p={state.progress.get(c.id)} /> : null}
-                    {c.status !== "running" || !state.progress.get(c.id) ? c.formula : null}
-                  </span>
                 </div>
               );
             })}
@@ -234,4 +267,70 @@ export function CandidateTable({ state, version, architectures, onOpen }: Props)
       </div>
     </section>
   );
+}
+
+function Cell({
+  col,
+  c,
+  progress,
+  onOpen,
+}: {
+  col: ColumnKey;
+  c: CandidateSummary;
+  progress: ProgressInfo | undefined;
+  onOpen: (id: number) => void;
+}) {
+  if (col.startsWith("arch:"))
+    return (
+      <span role="cell" className="num">
+        {score(c.scores[col.slice(5)])}
+      </span>
+    );
+  switch (col) {
+    case "id":
+      return (
+        <span role="cell">
+          <a
+            href={`/candidates/${c.id}/`}
+            onClick={(e) => {
+              if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return;
+              e.preventDefault();
+              onOpen(c.id);
+            }}
+          >
+            {c.id}
+          </a>
+        </span>
+      );
+    case "status":
+      return (
+        <span role="cell">
+          <span className={`badge badge-${c.status}`}>{c.status}</span>
+          {c.rejection_reason ? <span className="lab-muted small"> {c.rejection_reason}</span> : null}
+        </span>
+      );
+    case "mean_score":
+      return (
+        <span role="cell" className="num">
+          {score(c.mean_score)}
+        </span>
+      );
+    case "mutation":
+      return <span role="cell">{c.mutation}</span>;
+    case "parent_id":
+      return <span role="cell">{c.parent_id ?? "—"}</span>;
+    case "worker":
+      return (
+        <span role="cell" className="ellipsis" title={c.worker ?? ""}>
+          {c.worker ?? "—"}
+        </span>
+      );
+    default:
+      return (
+        <span role="cell" className="ellipsis formula" title={c.formula}>
+          {c.status === "running" ? <ProgressCell p={progress} /> : null}
+          {c.status !== "running" || !progress ? c.formula : null}
+        </span>
+      );
+  }
 }

@@ -8,6 +8,7 @@ import type { RouteObject } from "react-router";
 const SearchesListPage = lazy(() => import("./SearchesList").then((m) => ({ default: m.SearchesListPage })));
 const LaunchPage = lazy(() => import("./LaunchForm").then((m) => ({ default: m.LaunchPage })));
 const MonitorPage = lazy(() => import("./MonitorPage").then((m) => ({ default: m.MonitorPage })));
+const ComparePage = lazy(() => import("./ComparePage").then((m) => ({ default: m.ComparePage })));
 const CandidatePage = lazy(() => import("./CandidatePage").then((m) => ({ default: m.CandidatePage })));
 
 function Loading({ children }: { children: ReactNode }) {
@@ -18,5 +19,6 @@ export const searchRoutes: RouteObject[] = [
   { path: "searches", element: <Loading><SearchesListPage /></Loading> },
   { path: "searches/new", element: <Loading><LaunchPage /></Loading> },
   { path: "searches/:searchId", element: <Loading><MonitorPage /></Loading> },
+  { path: "searches/:searchId/compare", element: <Loading><ComparePage /></Loading> },
   { path: "candidates/:candidateId", element: <Loading><CandidatePage /></Loading> },
 ];

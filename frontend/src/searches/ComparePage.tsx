@@ -1,0 +1,170 @@
+// Candidates side by side (/searches/<id>/compare/?ids=3,1,7): scores in one
+// table with the best of each row marked, every training curve overlaid on
+// one chart, and each candidate's formula and graph in a column of its own.
+
+import { useEffect, useMemo, useState } from "react";
+import { Link, useParams, useSearchParams } from "react-router";
+import { errorMessage, searchesApi, type CandidateDetail } from "../api/searches";
+import { CandidateGraph } from "./CandidateGraph";
+import { useChart, type ChartOption } from "./charts";
+import { COMPARE_COLORS, compareCurveSeries, parseCompareIds, scoreRows } from "./compare";
+import "./searches.css";
+
+function pct(v: number | null): string {
+  return v === null ? "—" : `${(v * 100).toFixed(2)}%`;
+}
+
+export function ComparePage() {
+  const { searchId } = useParams();
+  const [params] = useSearchParams();
+  const ids = useMemo(() => parseCompareIds(params.get("ids")), [params]);
+  const [cands, setCands] = useState<CandidateDetail[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let alive = true;
+    setCands(null);
+    setError(null);
+    Promise.all(ids.map((id) => searchesApi.candidate(id))).then(
+      (list) => alive && setCands(list),
+      (e) => alive && setError(errorMessage(e)),
+    );
+    return () => {
+      alive = false;
+    };
+  }, [ids]);
+
+  const back = (
+    <p className="lab-muted small">
+      <Link to="/searches/">Searches</Link> / <Link to={`/searches/${searchId}/`}>#{searchId}</Link> / compare
+    </p>
+  );
+  if (ids.length < 1)
+    return (
+      <div className="lab-page searches">
+        {back}
+        <p role="alert">Nothing to compare: select candidates in the search's table first.</p>
+      </div>
+    );
+  if (error)
+    return (
+      <div className="lab-page searches">
+        {back}
+        <p role="alert" className="lab-error">
+          {error}
+        </p>
+      </div>
+    );
+  if (!cands)
+    return (
+      <div className="lab-page searches">
+        <p aria-busy="true">Loading candidates…</p>
+      </div>
+    );
+
+  const rows = scoreRows(cands);
+  return (
+    <div className="lab-page searches compare">
+      <header>
+        {back}
+        <h1>Compare {cands.length} candidates</h1>
+      </header>
+
+      <section className="lab-panel" aria-labelledby="cmp-scores-title">
+        <h2 id="cmp-scores-title">Scores</h2>
+        <div className="compare-scroll">
+          <table className="lab-table compact compare-scores" aria-labelledby="cmp-scores-title">
+            <thead>
+              <tr>
+                <th scope="col">architecture</th>
+                {cands.map((c, i) => (
+                  <th scope="col" key={c.id} className="num">
+                    <span className="swatch" data-color={i % COMPARE_COLORS.length} aria-hidden="true" />
+                    <Link to={`/candidates/${c.id}/`}>#{c.id}</Link>{" "}
+                    <span className={`badge badge-${c.status}`}>{c.status}</span>
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr key={r.label}>
+                  <th scope="row">{r.label}</th>
+                  {r.values.map((v, i) => (
+                    <td key={cands[i].id} className={`num${r.best === i ? " best" : ""}`}>
+                      {pct(v)}
+                      {r.best === i ? <span className="sr-only"> (best)</span> : null}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        <p className="lab-muted small">Bold: the best of the row. Scores are validation accuracy on the proxy task.</p>
+      </section>
+
+      <section className="lab-panel" aria-labelledby="cmp-curves-title">
+        <h2 id="cmp-curves-title">Training curves</h2>
+        <OverlaidCurves cands={cands} />
+      </section>
+
+      <section aria-label="Formulas and graphs" className="compare-columns">
+        {cands.map((c, i) => (
+          <article key={c.id} className="lab-panel compare-card" aria-labelledby={`cmp-${c.id}`}>
+            <h2 id={`cmp-${c.id}`}>
+              <span className="swatch" data-color={i % COMPARE_COLORS.length} aria-hidden="true" />
+              <Link to={`/candidates/${c.id}/`}>Candidate #{c.id}</Link>
+            </h2>
+            <p className="lab-muted small">
+              {c.status}
+              {c.rejection_reason ? ` (${c.rejection_reason})` : ""} · {c.mutation}
+              {c.parent_id ? ` of #${c.parent_id}` : ""} · mode {c.mode}
+            </p>
+            <p className="formula" aria-label={`Formula of candidate ${c.id}`}>
+              <code>{c.formula}</code>
+            </p>
+            <CandidateGraph document={c.document} height={260} label={`Graph of candidate ${c.id} (read-only)`} />
+          </article>
+        ))}
+      </section>
+    </div>
+  );
+}
+
+function OverlaidCurves({ cands }: { cands: CandidateDetail[] }) {
+  const series = useMemo(() => compareCurveSeries(cands), [cands]);
+  const option = useMemo<ChartOption>(
+    () => ({
+      animation: false,
+      grid: { left: 52, right: 24, top: 48, bottom: 36 },
+      legend: { top: 0, type: "scroll" },
+      tooltip: { trigger: "axis" },
+      xAxis: { type: "value", name: "step", nameLocation: "middle", nameGap: 24 },
+      yAxis: { type: "value", name: "accuracy", min: 0, max: 1 },
+      series: series.map((s) => ({
+        name: s.name,
+        type: "line",
+        showSymbol: false,
+        lineStyle: { color: s.color, type: s.dash, width: 2 },
+        itemStyle: { color: s.color },
+        data: s.data,
+      })),
+    }),
+    [series],
+  );
+  const ref = useChart(option);
+  return (
+    <>
+      {series.length === 0 ? <p className="lab-muted">None of these candidates recorded a training curve.</p> : null}
+      <div
+        ref={ref}
+        className={`chart${series.length === 0 ? " is-empty" : ""}`}
+        role="img"
+        aria-label={`Validation accuracy against step: ${series.map((s) => s.name).join(", ")}`}
+        data-series={series.length}
+      />
+      <p className="lab-muted small">A colour per candidate; solid, dashed and dotted lines for the architectures.</p>
+    </>
+  );
+}
