@@ -111,6 +111,22 @@ describe("LaunchPage", () => {
     });
   });
 
+  it("offers the strategy with a line on each, and sends random search when chosen", async () => {
+    const calls = mockFetch(() => ({ status: 201, body: { id: 7 } }));
+    const router = renderForm();
+    const strategy = (await screen.findByLabelText("Strategy")) as HTMLSelectElement;
+    expect(strategy.value).toBe("evolution");
+    expect(screen.getByText(/Tournaments pick parents on the Pareto front/)).toBeTruthy();
+    expect(screen.getByText(/Counts the candidates that reach training/)).toBeTruthy();
+    fireEvent.change(strategy, { target: { value: "random" } });
+    expect(screen.getByText(/Random layers only, with the same checks/)).toBeTruthy();
+    expect(strategy.getAttribute("aria-describedby")).toBe("f-strategy-hint");
+    fireEvent.click(screen.getByRole("button", { name: "Start search" }));
+    await waitFor(() => expect(router.state.location.pathname).toBe("/searches/7/"));
+    const post = calls.find((c) => c.init?.method === "POST")!;
+    expect(JSON.parse(String(post.init!.body)).overrides).toEqual({ strategy: "random" });
+  });
+
   it("puts a server error on the field it names", async () => {
     mockFetch(() => ({
       status: 400,

@@ -58,12 +58,19 @@ function Field({
   );
 }
 
+/** One line on each strategy, under the field. */
+const STRATEGY_HINT: Record<string, string> = {
+  evolution: "Tournaments pick parents on the Pareto front and mutate them (the paper's search).",
+  random: "Random layers only, with the same checks: the paper's baseline, to compare against.",
+};
+
 type NumericKey = "population_size" | "tournament_size" | "budget" | "seed" | "steps";
 
 const EMPTY: LaunchFormValues = {
   name: "",
   preset: "",
   mode: "S",
+  strategy: "evolution",
   population_size: "",
   tournament_size: "",
   budget: "",
@@ -237,9 +244,25 @@ export function LaunchPage() {
                   <option value="S">S (sample-based)</option>
                 </select>
               </Field>
+              <Field id="f-strategy" label="Strategy" error={errors.strategy} hint={STRATEGY_HINT[values.strategy]}>
+                <select
+                  id="f-strategy"
+                  value={values.strategy}
+                  onChange={(e) => set("strategy", e.target.value)}
+                  aria-invalid={!!errors.strategy}
+                  aria-describedby={describedBy("strategy", true)}
+                >
+                  <option value="evolution">evolution</option>
+                  <option value="random">random</option>
+                </select>
+              </Field>
               {numberField("population_size", "Population")}
               {numberField("tournament_size", "Tournament size")}
-              {numberField("budget", "Budget (candidates)")}
+              {numberField(
+                "budget",
+                "Budget (candidates)",
+                "Counts the candidates that reach training; layers the free checks refuse are redrawn at no cost.",
+              )}
               {numberField("seed", "Random seed", "Empty: the server picks one.")}
             </div>
           </fieldset>

@@ -42,6 +42,14 @@ describe("launch form validation", () => {
     const v = { ...valuesFromPreset(preset), name: "s", steps: "3", advanced: '{"eval": {"quality_steps": 2}}' };
     expect(validateLaunch(v, preset.config)).toEqual({});
   });
+  it("sends the strategy only when it differs from the preset's, and checks it", () => {
+    const v = { ...valuesFromPreset(preset), name: "s" };
+    expect(v.strategy).toBe("evolution");
+    expect(buildOverrides({ ...v, strategy: "random" }, preset.config)).toEqual({ strategy: "random" });
+    expect(buildOverrides(v, preset.config)).toEqual({});
+    expect(validateLaunch({ ...v, strategy: "genetic" }).strategy).toMatch(/evolution or random/);
+    expect(formFieldForServerField("strategy")).toBe("strategy");
+  });
   it("sends only what differs from the preset", () => {
     const v = { ...valuesFromPreset(preset), name: "s", budget: "6", steps: "10", architectures: ["mobilenetv2"], mode: "B" };
     expect(buildOverrides(v, preset.config)).toEqual({

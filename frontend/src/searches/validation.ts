@@ -5,11 +5,14 @@ import type { SearchConfigJson } from "../api/searches";
 
 export const ARCHITECTURES = ["resnet50", "mobilenetv2", "efficientnet_b0"] as const;
 export const DATASETS = ["synthetic", "digits", "cifar10"] as const;
+export const STRATEGIES = ["evolution", "random"] as const;
 
 export interface LaunchFormValues {
   name: string;
   preset: string;
   mode: string;
+  /** "evolution" or "random" (SearchConfig.strategy). */
+  strategy: string;
   population_size: string;
   tournament_size: string;
   budget: string;
@@ -74,6 +77,7 @@ export function validateLaunch(v: LaunchFormValues, preset?: SearchConfigJson): 
   if (!v.name.trim()) errors.name = "Give the search a name.";
   else if (v.name.length > 100) errors.name = "Names are at most 100 characters.";
   if (v.mode !== "B" && v.mode !== "S") errors.mode = "Mode is B or S.";
+  if (!(STRATEGIES as readonly string[]).includes(v.strategy)) errors.strategy = "Strategy is evolution or random.";
   const pop = checkInt(errors, "population_size", v.population_size, "Population");
   const tour = checkInt(errors, "tournament_size", v.tournament_size, "Tournament size");
   if (pop !== null && tour !== null && tour > pop) {
@@ -119,6 +123,7 @@ export function valuesFromPreset(
     name: keep?.name ?? "",
     preset: preset.name,
     mode: String(c.mode ?? "S"),
+    strategy: String(c.strategy ?? "evolution"),
     population_size: String(c.population_size ?? ""),
     tournament_size: String(c.tournament_size ?? ""),
     budget: String(c.budget ?? ""),
@@ -171,6 +176,7 @@ export function buildOverrides(
   const o: Record<string, unknown> = {};
   const ev: Record<string, unknown> = {};
   if (v.mode !== preset.mode) o.mode = v.mode;
+  if (v.strategy !== (preset.strategy ?? "evolution")) o.strategy = v.strategy;
   const ints: [keyof LaunchFormValues, string][] = [
     ["population_size", "population_size"],
     ["tournament_size", "tournament_size"],
@@ -201,6 +207,7 @@ export function formFieldForServerField(field: string | null | undefined): strin
     name: "name",
     preset: "preset",
     mode: "mode",
+    strategy: "strategy",
     population_size: "population_size",
     tournament_size: "tournament_size",
     budget: "budget",
