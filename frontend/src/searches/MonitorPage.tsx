@@ -7,6 +7,8 @@ import { useEffect, useMemo, useState, useSyncExternalStore } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { errorMessage, searchesApi } from "../api/searches";
 import { CandidateTable } from "./CandidateTable";
+import { compareUrl, MAX_COMPARED } from "./compare";
+import { FunnelChart } from "./FunnelChart";
 import { etaSeconds, formatDuration, throughputPerMinute } from "./eta";
 import { MonitorStore } from "./monitorStore";
 import { ParetoChart } from "./ParetoChart";
@@ -60,6 +62,15 @@ function Monitor({ searchId }: { searchId: number }) {
   }, [detail]);
 
   const openCandidate = (cid: number) => navigate(`/candidates/${cid}/`);
+  const [selected, setSelected] = useState<Set<number>>(() => new Set());
+  const toggleSelect = (cid: number) =>
+    setSelected((prev) => {
+      const next = new Set(prev);
+      if (next.has(cid)) next.delete(cid);
+      else if (next.size < MAX_COMPARED) next.add(cid);
+      return next;
+    });
+  const compare = (ids: number[]) => navigate(compareUrl(searchId, ids));
 
   if (snap.error && !detail) {
     return (
@@ -133,7 +144,9 @@ function Monitor({ searchId }: { searchId: number }) {
           </p>
           <h1>{detail.name}</h1>
           <p className="lab-muted small">
-            preset {detail.preset} · mode {detail.mode} · seed {detail.seed} · {architectures.join(", ")}
+            preset {detail.preset} · mode {detail.mode} ·{" "}
+            <span data-testid="search-strategy">{detail.strategy === "random" ? "random search" : "evolution"}</span> · seed{" "}
+            {detail.seed} · {architectures.join(", ")}
           </p>
         </div>
         <div className="monitor-status">
@@ -230,8 +243,17 @@ function Monitor({ searchId }: { searchId: number }) {
       </section>
 
       <div className="monitor-grid">
-        <ParetoChart state={state} version={snap.version} architectures={architectures} onOpen={openCandidate} />
-        <TournamentFeed feed={state.feed} onOpen={openCandidate} />
+        <ParetoChart
+          state={state}
+          version={snap.version}
+          architectures={architectures}
+          onOpen={openCandidate}
+          onCompare={compare}
+        />
+        <div className="monitor-side">
+          <FunnelChart funnel={state.funnel} budget={budget} />
+          {detail.strategy === "random" ? null : <TournamentFeed feed={state.feed} onOpen={openCandidate} />}
+        </div>
       </div>
       {state.rerank && state.rerank.length ? (
         <section className="lab-panel" aria-labelledby="rerank-title">
@@ -246,7 +268,16 @@ function Monitor({ searchId }: { searchId: number }) {
           </ol>
         </section>
       ) : null}
-      <CandidateTable state={state} version={snap.version} architectures={architectures} onOpen={openCandidate} />
+      <CandidateTable
+        state={state}
+        version={snap.version}
+        architectures={architectures}
+        onOpen={openCandidate}
+        selected={selected}
+        onToggleSelect={toggleSelect}
+        onCompare={() => compare([...selected].sort((a, b) => a - b))}
+        onClearSelection={() => setSelected(new Set())}
+      />
     </div>
   );
 }
