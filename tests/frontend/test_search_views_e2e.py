@@ -242,6 +242,10 @@ def test_a_random_search_shows_its_funnel_and_candidates_compare_side_by_side(la
     assert "A random layer drawn by the layer lab's search" in readme and "evolutionary" not in readme
 
     assert page.evaluate("window.__cspViolations") == []
+
+    # the list of searches says which one was a random search
+    page.goto(f"{base}/searches/")
+    expect(page.get_by_role("row", name=re.compile("Random: try 1"))).to_contain_text("demo · random search")
     assert not page.page_errors, page.page_errors  # type: ignore[attr-defined]
 
 

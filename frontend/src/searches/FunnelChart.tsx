@@ -7,10 +7,12 @@ import { barPercent, funnelStages, type Funnel } from "./funnel";
 interface Props {
   funnel: Funnel | null;
   budget: number;
+  /** The search has ended (stopped, failed or finished). */
+  ended?: boolean;
 }
 
-export function FunnelChart({ funnel, budget }: Props) {
-  const stages = funnel ? funnelStages(funnel) : [];
+export function FunnelChart({ funnel, budget, ended = false }: Props) {
+  const stages = funnel ? funnelStages(funnel, ended) : [];
   const max = stages[0]?.count ?? 0;
   return (
     <section className="lab-panel funnel" aria-labelledby="funnel-title">
@@ -27,7 +29,7 @@ export function FunnelChart({ funnel, budget }: Props) {
               <div className="funnel-losses">
                 {s.losses.map((l) => (
                   <span key={l.key} className={`funnel-loss loss-${l.key}`}>
-                    {l.key === "in_flight" ? `${l.count} ${l.label}` : `−${l.count} ${l.label}`}
+                    {l.key === "in_flight" && !ended ? `${l.count} ${l.label}` : `−${l.count} ${l.label}`}
                   </span>
                 ))}
               </div>

@@ -251,7 +251,7 @@ function Monitor({ searchId }: { searchId: number }) {
           onCompare={compare}
         />
         <div className="monitor-side">
-          <FunnelChart funnel={state.funnel} budget={budget} />
+          <FunnelChart funnel={state.funnel} budget={budget} ended={!live && status !== "paused"} />
           {detail.strategy === "random" ? null : <TournamentFeed feed={state.feed} onOpen={openCandidate} />}
         </div>
       </div>

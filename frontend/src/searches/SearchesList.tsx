@@ -81,7 +81,10 @@ export function SearchesListPage() {
                     <span className={`badge badge-${s.status}`}>{searchStatusText(s.status, s.stage, s.reason).label}</span>{" "}
                     <span className="lab-muted small">{searchStatusText(s.status, s.stage, s.reason).detail}</span>
                   </td>
-                  <td>{s.preset}</td>
+                  <td>
+                    {s.preset}
+                    {s.strategy === "random" ? <span className="lab-muted small"> · random search</span> : null}
+                  </td>
                   <td>{s.mode}</td>
                   <td>
                     <span

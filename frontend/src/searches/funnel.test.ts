@@ -52,6 +52,12 @@ describe("the funnel", () => {
     expect(stages[3].count + left).toBe(sent);
   });
 
+  it("calls what a stopped search left in flight cancelled, not in training", () => {
+    const f = orderFunnel({ drawn: 3, in_flight: 2, evaluated: 1 })!;
+    expect(funnelStages(f)[3].losses[0].label).toBe("in training");
+    expect(funnelStages(f, true)[3].losses[0].label).toBe("cancelled when the search ended");
+  });
+
   it("scales bars by the square root, never to nothing", () => {
     expect(barPercent(100, 100)).toBe(100);
     expect(barPercent(25, 100)).toBe(50);

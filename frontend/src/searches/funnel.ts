@@ -57,37 +57,41 @@ const LOSS_LABEL: Record<FunnelKey, string> = {
   in_flight: "in training",
 };
 
-function losses(f: Funnel, keys: FunnelKey[]): FunnelLoss[] {
-  return keys.filter((k) => f[k] > 0).map((k) => ({ key: k, label: LOSS_LABEL[k], count: f[k] }));
+function losses(f: Funnel, keys: FunnelKey[], ended: boolean): FunnelLoss[] {
+  return keys
+    .filter((k) => f[k] > 0)
+    .map((k) => ({ key: k, label: k === "in_flight" && ended ? "cancelled when the search ended" : LOSS_LABEL[k], count: f[k] }));
 }
 
 /**
  * The funnel as narrowing stages: drawn → passed the static checks → passed
  * the probe (sent to training: the budget) → stable → evaluated (passed the
  * quality gate). Free refusals cost no budget; candidates in training, failed
- * or rejected for another reason leave between "sent" and "stable".
+ * or rejected for another reason leave between "sent" and "stable". Once the
+ * search has ended (`ended`), what the engine still counts in flight was
+ * cancelled by the stop, never told back.
  */
-export function funnelStages(f: Funnel): FunnelStage[] {
+export function funnelStages(f: Funnel, ended = false): FunnelStage[] {
   const passedStatic = Math.max(0, f.drawn - f.refused_static);
   const sent = Math.max(0, passedStatic - f.refused_probe);
   const stable = f.evaluated + f.low_quality;
   return [
     { key: "drawn", label: "Drawn", count: f.drawn, losses: [] },
-    { key: "static", label: "Passed the static checks", count: passedStatic, losses: losses(f, ["refused_static"]) },
+    { key: "static", label: "Passed the static checks", count: passedStatic, losses: losses(f, ["refused_static"], ended) },
     {
       key: "sent",
       label: "Sent to training",
       count: sent,
-      losses: losses(f, ["refused_probe"]),
+      losses: losses(f, ["refused_probe"], ended),
       budget: true,
     },
     {
       key: "stable",
       label: "Stable",
       count: stable,
-      losses: losses(f, ["in_flight", "unstable", "failed", "rejected_other"]),
+      losses: losses(f, ["in_flight", "unstable", "failed", "rejected_other"], ended),
     },
-    { key: "evaluated", label: "Evaluated", count: f.evaluated, losses: losses(f, ["low_quality"]) },
+    { key: "evaluated", label: "Evaluated", count: f.evaluated, losses: losses(f, ["low_quality"], ended) },
   ];
 }
 
