@@ -126,8 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for name, cfg in configs.items():
         lines.append(f"# {name}: anchors {','.join(cfg['architectures'])}, image {cfg['image_size']}, "
-                     f"batch {cfg['batch_size']}, steps {cfg['steps']} (gate at {cfg['quality_steps']}), "
-                     f"stability {cfg['stability_steps']} steps")
+                     f"batch {cfg['batch_size']}, steps {cfg['steps']} (gate {cfg['quality_threshold']} at "
+                     f"{cfg['quality_steps']}), stability {cfg['stability_steps']} steps, "
+                     f"gradient clip {cfg.get('grad_clip')}")
     lines += ["", f"{'layer':<12} {'trained: main':>18} {'current':>13} {'ratio':>6}   "
               f"{'gate-rejected: main':>24} {'current':>13} {'ratio':>6}"]
     totals: dict[tuple[str, bool], list[float]] = {}
