@@ -225,15 +225,16 @@ def test_a_random_search_shows_its_funnel_and_candidates_compare_side_by_side(la
     # -- the candidate page: zoom buttons with visible icons; downloads named after the layer
     page.get_by_role("link", name=f"Candidate #{a}").click()
     page.wait_for_url(re.compile(rf".*/candidates/{a}/$"))
+    graph = page.get_by_role("figure", name="Graph of the candidate layer (read-only)")
+    expect(graph).to_be_visible()  # the page's chunk may load while the compare view still shows
     for name in ("Zoom In", "Zoom Out", "Fit View"):
-        button = page.get_by_role("button", name=name)
+        button = graph.get_by_role("button", name=name)
         expect(button).to_be_visible()
         box = button.bounding_box()
         icon = button.locator("svg").bounding_box()
         assert box and box["width"] >= 16 and box["height"] >= 16, (name, box)
         assert icon and icon["width"] >= 8 and icon["height"] > 0, (name, icon)  # "Zoom Out" is a flat minus
-    page.get_by_role("figure", name="Graph of the candidate layer (read-only)").screenshot(
-        path=str(ARTIFACTS / "candidate-zoom.png"))
+    graph.screenshot(path=str(ARTIFACTS / "candidate-zoom.png"))
     with page.expect_download() as info:
         page.get_by_role("link", name="Download layer.py").click()
     assert info.value.suggested_filename == f"random_try_1_candidate_{a}.py"
