@@ -96,6 +96,10 @@ def evaluate(
         _run(graph, config, seed, dev, result, progress, should_stop)
     except _Stop as stop:
         result.status, result.rejection_reason, result.message = stop.status, stop.reason, stop.message
+        # Scores belong to a candidate that finished every anchor; an earlier
+        # anchor's score would read as if this one had been scored. Gate
+        # accuracies and curves still say how far it got.
+        result.scores = {}
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # noqa: BLE001 - one bad candidate must never end a search

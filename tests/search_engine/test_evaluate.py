@@ -127,6 +127,21 @@ def test_should_stop_aborts_with_stopped() -> None:
     assert (r.status, r.rejection_reason) == ("failed", "stopped")
 
 
+def test_a_candidate_stopped_after_its_first_anchor_keeps_no_score() -> None:
+    """Scores belong to candidates that finished every anchor: one that trained
+    the first anchor to the end and was stopped (or rejected) on the second
+    must not show the first anchor's score as if it had been scored."""
+    second = TINY.architectures[1]
+    trained: list[str] = []  # anchors whose quality or training stage reported progress
+    r = evaluate(load_reference("bn_relu"), TINY, seed=0, device="cpu",
+                 progress=lambda p: p["stage"] in ("quality", "train") and trained.append(p["arch"]),
+                 should_stop=lambda: second in trained)
+    assert (r.status, r.rejection_reason) == ("failed", "stopped")
+    assert TINY.architectures[0] in trained and second in trained
+    assert r.scores == {}
+    assert set(r.curves) <= set(TINY.architectures)  # how far it got stays visible
+
+
 def test_rerank_orders_by_mean_over_seeds() -> None:
     cfg = replace(TINY, architectures=("resnet50",))
     dead = graph([{"id": "a", "op": "mul", "inputs": ["x", "zero"]}], "a")  # rejected: scores 0
