@@ -15,6 +15,12 @@ def _with_ui(doc: dict, size: int) -> dict:
     return {**doc, "ui": {"note": "x" * size}}
 
 
+def _changed(doc: dict, k: int) -> dict:
+    """``doc`` with another eps: a save of it adds a version (a save that only
+    changes the layout does not)."""
+    return {**doc, "eps": 1e-5 * (k + 2)}
+
+
 def test_a_document_over_the_cap_is_refused_and_nothing_is_stored(api, s0_doc, settings) -> None:
     settings.LAB_MAX_DOCUMENT_BYTES = 50_000
     big = _with_ui(s0_doc, 60_000)
@@ -36,9 +42,10 @@ def test_a_users_stored_bytes_are_capped_with_a_clear_error(api, other_api, s0_d
     # The first save stores the layer and a version (2 sizes), each later one a version (1 more).
     settings.LAB_QUOTA_STORAGE_BYTES = int(4.5 * size)
     first = api.post_json("/api/layers", {"name": "a", "document": doc}).json()
-    for _ in range(2):
-        assert api.put_json(f"/api/layers/{first['id']}", {"name": "a", "document": doc}).status_code == 200
-    refused = api.put_json(f"/api/layers/{first['id']}", {"name": "a", "document": doc})
+    for k in range(2):
+        saved = api.put_json(f"/api/layers/{first['id']}", {"name": "a", "document": _changed(doc, k)})
+        assert saved.status_code == 200
+    refused = api.put_json(f"/api/layers/{first['id']}", {"name": "a", "document": _changed(doc, 2)})
     assert refused.status_code == 413, refused.content[:300]
     error = refused.json()["error"]
     assert error["code"] == "storage_full" and "Delete layers or searches" in error["message"]
@@ -58,7 +65,7 @@ def test_a_users_stored_bytes_are_capped_with_a_clear_error(api, other_api, s0_d
 def test_storage_used_measures_what_is_kept(user, api, s0_doc) -> None:
     doc = _with_ui(s0_doc, 10_000)
     layer = api.post_json("/api/layers", {"name": "a", "document": doc}).json()
-    api.put_json(f"/api/layers/{layer['id']}", {"name": "a", "document": doc})
+    api.put_json(f"/api/layers/{layer['id']}", {"name": "a", "document": _changed(doc, 0)})
     expected = 3 * document_size(doc)  # the layer and two versions
     assert expected <= storage_used(user_id=user.pk) <= 1.2 * expected + 2000
     before = storage_used(user_id=user.pk)
