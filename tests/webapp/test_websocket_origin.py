@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 import pytest_asyncio
 from asgiref.sync import sync_to_async
+from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.db import connections
 from django.test import Client
@@ -17,6 +18,16 @@ from webapp.asgi import application
 from webapp.websocket_origin import origin_allowed, origin_key
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """A channel layer of this test's own: channels_redis's receive lock belongs to
+    the event loop that first took it, and a consumer of an earlier test (another
+    loop) may still hold it ("Lock ... is bound to a different event loop")."""
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
 
 @pytest_asyncio.fixture(autouse=True)
 async def close_thread_connections():
