@@ -11,6 +11,23 @@ export function serverMessage(message: string): string {
   return message.replace(/input '' names no node/g, "an input slot is not connected");
 }
 
+/** An issue's message; one that names a node is a button that shows the node. */
+function IssueMessage({
+  issue,
+  onFocusNode,
+}: {
+  issue: { node?: string | null; message: string };
+  onFocusNode: (id: string) => void;
+}) {
+  const node = issue.node;
+  if (!node) return <>{issue.message}</>;
+  return (
+    <button type="button" className="link-button" onClick={() => onFocusNode(node)} aria-label={`Show node ${node}: ${issue.message}`}>
+      {issue.message}
+    </button>
+  );
+}
+
 export function ChecksPanel({
   validation,
   server,
@@ -52,14 +69,7 @@ export function ChecksPanel({
         <ul className="issue-list" aria-label="Problems found in the browser">
           {validation.issues.slice(0, 30).map((i, k) => (
             <li key={k}>
-              <span className="code">{i.code}</span>{" "}
-              {i.node ? (
-                <button type="button" className="link-button" onClick={() => onFocusNode(i.node!)} aria-label={`Show node ${i.node}: ${i.message}`}>
-                  {i.message}
-                </button>
-              ) : (
-                i.message
-              )}
+              <span className="code">{i.code}</span> <IssueMessage issue={i} onFocusNode={onFocusNode} />
             </li>
           ))}
         </ul>
@@ -68,13 +78,7 @@ export function ChecksPanel({
         <ul className="issue-list warning-list" aria-label="Warnings">
           {validation.warnings.slice(0, 30).map((i, k) => (
             <li key={k}>
-              {i.node ? (
-                <button type="button" className="link-button" onClick={() => onFocusNode(i.node!)} aria-label={`Show node ${i.node}: ${i.message}`}>
-                  {i.message}
-                </button>
-              ) : (
-                i.message
-              )}
+              <IssueMessage issue={i} onFocusNode={onFocusNode} />
             </li>
           ))}
         </ul>
