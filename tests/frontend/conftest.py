@@ -7,6 +7,7 @@ fails, and helpers to sign up or sign in through the real forms.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,3 +99,15 @@ TINY_EVAL = {"dataset": "synthetic", "steps": 10, "width": 0.125, "depth": 0.25,
              "quality_threshold": 0.0, "stability_steps": 0, "batch_size": 16, "eval_batch_size": 64,
              "train_examples": 256, "val_examples": 128, "progress_every": 2,
              "architectures": ["resnet50", "mobilenetv2"]}
+
+
+def fill_tiny_eval(page: Page, **extra_eval: object) -> None:
+    """On the launch form: TINY_EVAL through the form's own fields (steps, data set,
+    anchors) and the rest, with ``extra_eval``, as the advanced JSON overrides."""
+    page.get_by_label("Training steps").fill(str(TINY_EVAL["steps"]))
+    page.get_by_label("Data set").select_option(TINY_EVAL["dataset"])
+    for arch in ("resnet50", "mobilenetv2", "efficientnet_b0"):
+        page.get_by_role("checkbox", name=arch, exact=True).set_checked(arch in TINY_EVAL["architectures"])
+    page.get_by_text("Advanced overrides").click()
+    rest = {k: v for k, v in TINY_EVAL.items() if k not in ("steps", "dataset", "architectures")}
+    page.get_by_label("More settings (JSON)").fill(json.dumps({"eval": {**rest, **extra_eval}}))

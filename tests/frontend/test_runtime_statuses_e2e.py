@@ -10,14 +10,13 @@ Screenshots (test-artifacts/):
 
 from __future__ import annotations
 
-import json
 import os
 import re
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.frontend.conftest import ARTIFACTS, TINY_EVAL, api_post, sign_in
+from tests.frontend.conftest import ARTIFACTS, api_post, fill_tiny_eval, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -27,13 +26,7 @@ def _fill_form(page: Page, base: str, budget: int) -> None:
     page.goto(f"{base}/searches/new/")
     page.get_by_role("radio", name=re.compile(r"^demo\b")).check()
     page.get_by_label("Budget", exact=False).fill(str(budget))
-    page.get_by_label("Training steps").fill(str(TINY_EVAL["steps"]))
-    page.get_by_label("Data set").select_option(TINY_EVAL["dataset"])
-    for arch in ("resnet50", "mobilenetv2", "efficientnet_b0"):
-        page.get_by_role("checkbox", name=arch, exact=True).set_checked(arch in TINY_EVAL["architectures"])
-    page.get_by_text("Advanced overrides").click()
-    rest = {k: v for k, v in TINY_EVAL.items() if k not in ("steps", "dataset", "architectures")}
-    page.get_by_label("More settings (JSON)").fill(json.dumps({"eval": {**rest, "val_examples": 97}}))
+    fill_tiny_eval(page, val_examples=97)
 
 
 def test_the_launch_form_says_what_runs_at_once_and_how_long(lab_server, page: Page) -> None:

@@ -25,7 +25,7 @@ import zipfile
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.frontend.conftest import ARTIFACTS, TINY_EVAL, sign_in
+from tests.frontend.conftest import ARTIFACTS, TINY_EVAL, fill_tiny_eval, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -143,13 +143,7 @@ def _launch_random_search(page: Page, base: str) -> int:
     expect(page.get_by_text("Random layers only, with the same checks: the paper's baseline")).to_be_visible()
     page.get_by_label("Budget (candidates)").fill("4")
     page.get_by_label("Random seed").fill("3")
-    page.get_by_label("Training steps").fill(str(TINY_EVAL["steps"]))
-    page.get_by_label("Data set").select_option(TINY_EVAL["dataset"])
-    for arch in ("resnet50", "mobilenetv2", "efficientnet_b0"):
-        page.get_by_role("checkbox", name=arch, exact=True).set_checked(arch in TINY_EVAL["architectures"])
-    page.get_by_text("Advanced overrides").click()
-    rest = {k: v for k, v in TINY_EVAL.items() if k not in ("steps", "dataset", "architectures")}
-    page.get_by_label("More settings (JSON)").fill(json.dumps({"eval": rest}))
+    fill_tiny_eval(page)
     # two reference layers as seeds train for sure: two candidates to compare, whatever the random ones do
     refs = page.get_by_role("group", name="Reference layers")
     for label in ("BN-ReLU", "EvoNorm-B0"):
