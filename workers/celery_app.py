@@ -15,22 +15,32 @@ Start a worker with ``celery -A workers.celery_app worker -Q eval`` (or let
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from celery import Celery, bootsteps
 from kombu import Exchange, Queue
+
+if TYPE_CHECKING:
+    from celery.worker.consumer import Consumer
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
 
 from django.conf import settings  # noqa: E402 - needs DJANGO_SETTINGS_MODULE
 
-EVAL_QUEUE = "eval"
-CONTROL_QUEUE = "control"
+from webapp.queues import (  # noqa: E402 - the names the web app's producer sends with
+    CONTROL_QUEUE,
+    EVAL_QUEUE,
+    TASK_ADVANCE,
+    TASK_EVALUATE,
+    TASK_QUEUES,
+    TASK_REAP,
+    TASK_RECOVER,
+    TASK_RERANK,
+)
 
-TASK_EVALUATE = "workers.tasks.evaluate_candidate"
-TASK_RERANK = "workers.tasks.rerank_candidate"
-TASK_ADVANCE = "workers.tasks.advance_search"
-TASK_REAP = "workers.tasks.reap_stale_candidates"
-TASK_RECOVER = "workers.tasks.recover_queued_work"
+__all__ = ["CONTROL_QUEUE", "EVAL_QUEUE", "TASK_ADVANCE", "TASK_EVALUATE", "TASK_REAP", "TASK_RECOVER",
+           "TASK_RERANK", "app"]
+
 
 app = Celery("layerlab", include=["workers.tasks"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -40,13 +50,7 @@ app.conf.update(
     # sends with queue=... and declares nothing) and the workers agree.
     task_queues=tuple(Queue(q, Exchange(q, type="direct"), routing_key=q) for q in (EVAL_QUEUE, CONTROL_QUEUE)),
     task_default_queue=CONTROL_QUEUE,
-    task_routes={
-        TASK_EVALUATE: {"queue": EVAL_QUEUE},
-        TASK_RERANK: {"queue": EVAL_QUEUE},
-        TASK_ADVANCE: {"queue": CONTROL_QUEUE},
-        TASK_REAP: {"queue": CONTROL_QUEUE},
-        TASK_RECOVER: {"queue": CONTROL_QUEUE},
-    },
+    task_routes={name: {"queue": queue} for name, queue in TASK_QUEUES.items()},
     broker_connection_retry_on_startup=True,
     # Keep an evaluation running when the broker connection drops (a Redis
     # restart): its result goes to the database, which is what counts; the
@@ -77,7 +81,7 @@ class BrokerRecovery(bootsteps.StartStopStep):
 
     requires = {"celery.worker.consumer.tasks:Tasks"}
 
-    def start(self, c) -> None:  # noqa: ANN001 - Celery's Consumer
+    def start(self, c: Consumer) -> None:
         if CONTROL_QUEUE in {q.name for q in c.task_consumer.queues}:
             c.app.send_task(TASK_RECOVER, queue=CONTROL_QUEUE)
 

@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from billiard.einfo import ExceptionWithTraceback
+from billiard.einfo import ExceptionInfo, ExceptionWithTraceback
 from billiard.exceptions import WorkerLostError
+from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.worker.request import Request
 from django.conf import settings
@@ -78,7 +79,7 @@ class _ReleaseOnWorkerLost(Request):
 
     release: Callable[..., bool]
 
-    def on_failure(self, exc_info, send_failed_event=True, return_ok=False):  # noqa: ANN001, ANN201
+    def on_failure(self, exc_info: ExceptionInfo, send_failed_event: bool = True, return_ok: bool = False) -> None:
         exc = exc_info.exception
         if isinstance(exc, ExceptionWithTraceback):
             exc = exc.exc
@@ -121,16 +122,11 @@ class RerankRequest(_ReleaseOnWorkerLost):
 
 
 def failure_result(reason: str, message: str, device: str) -> dict:
-    """An ``EvalResult.to_dict()``-shaped failure for when the engine itself raised."""
-    return {
-        "status": "failed",
-        "rejection_reason": reason,
-        "message": message[-4000:],
-        "scores": {},
-        "curves": {},
-        "timings": {},
-        "device": device,
-    }
+    """An ``EvalResult.to_dict()``-shaped failure for when the engine itself raised (the message's
+    last 4,000 characters)."""
+    from webapp.services.results import failed_result
+
+    return failed_result(reason=reason, message=message[-4000:], device=device)
 
 
 def host_eval_config(eval_config: dict) -> dict:
@@ -165,7 +161,7 @@ def _retrying(call: Callable[[], Any], *, what: str, tries: int = 5, delay: floa
     return None
 
 
-def _start_or_retry(task: Any, start: Callable[[], Any]) -> Any:
+def _start_or_retry(task: Task, start: Callable[[], Any]) -> Any:
     """Begin an attempt; if the database stays unreachable, put the task back for later.
 
     Giving up would ack the message and leave the candidate queued with no
@@ -179,7 +175,7 @@ def _start_or_retry(task: Any, start: Callable[[], Any]) -> Any:
         raise task.retry(exc=exc, countdown=START_RETRY_SECONDS, max_retries=START_MAX_RETRIES) from exc
 
 
-def _device_or_retry(task: Any) -> str:
+def _device_or_retry(task: Task) -> str:
     """This worker's device; a host that cannot provide it hands the task back for another worker."""
     try:
         return resolve_device(settings.LAB_DEVICE)
@@ -188,9 +184,23 @@ def _device_or_retry(task: Any) -> str:
         raise task.retry(exc=exc, countdown=START_RETRY_SECONDS, max_retries=START_MAX_RETRIES) from exc
 
 
+def guarded(what: str, device: str, call: Callable[[], dict]) -> dict:
+    """Run one engine call on ``device``; never raises: the soft time limit or any exception (an
+    engine that cannot even be imported too) becomes a failed result, and GPU memory is released."""
+    try:
+        return call()
+    except SoftTimeLimitExceeded:
+        return failure_result("error", f"time limit of {EVAL_SOFT_TIME_LIMIT} s exceeded", device)
+    except Exception:
+        return internal_failure(what, device)
+    finally:
+        _release_gpu_memory(device)
+
+
 def run_evaluation(job: Any, *, device: str, should_stop: Callable[[], bool], progress: Callable[[dict], None]) -> dict:
     """Evaluate the job's graph with the engine; never raises (failures become results)."""
-    try:  # an engine that cannot even be imported is a recorded failure too
+
+    def call() -> dict:
         from search_engine.config import EvalConfig
         from search_engine.graph import LayerGraph
 
@@ -199,12 +209,8 @@ def run_evaluation(job: Any, *, device: str, should_stop: Callable[[], bool], pr
         config = EvalConfig.from_dict(host_eval_config(job.eval_config))
         result = evaluate(graph, config, seed=job.seed, device=device, progress=progress, should_stop=should_stop)
         return result.to_dict()
-    except SoftTimeLimitExceeded:
-        return failure_result("error", f"time limit of {EVAL_SOFT_TIME_LIMIT} s exceeded", device)
-    except Exception:
-        return internal_failure(f"evaluation of candidate {job.candidate_id}", device)
-    finally:
-        _release_gpu_memory(device)
+
+    return guarded(f"evaluation of candidate {job.candidate_id}", device, call)
 
 
 def _release_gpu_memory(device: str) -> None:
@@ -214,8 +220,38 @@ def _release_gpu_memory(device: str) -> None:
         torch.cuda.empty_cache()
 
 
+def run_attempt(
+    task: Task,
+    *,
+    what: str,
+    heartbeat_name: str,
+    start: Callable[[str], Any],
+    beat: Callable[[int], bool],
+    work: Callable[[Any, str, Heartbeat], dict],
+    record: Callable[[int, dict], bool],
+) -> None:
+    """The once-only protocol of an eval-queue task (evaluations and rerank jobs alike).
+
+    Find this worker's device (or hand the task back), ``start(worker)`` an attempt (retried
+    through a database outage; None: nothing to run), ``work(job, device, heartbeat)`` while a
+    heartbeat thread calls ``beat(attempt)``, then ``record(attempt, result)``, retried a few
+    times: a result took minutes of GPU time.
+    """
+    device = _device_or_retry(task)
+    job = _start_or_retry(task, lambda: start(worker_label(task.request.hostname)))
+    if job is None:
+        log.info("%s is not runnable; nothing to do", what)
+        return
+    attempt = job.attempt
+    with Heartbeat(lambda: beat(attempt), interval=settings.LAB_HEARTBEAT_SECONDS, name=heartbeat_name) as heartbeat:
+        result = work(job, device, heartbeat)
+    recorded = _retrying(lambda: record(attempt, result), what=f"recording {what}")
+    log.info("%s attempt %s: %s (%s)", what, attempt, result.get("status") or "done",
+             "recorded" if recorded else "ignored: superseded or already recorded")
+
+
 @app.task(bind=True, name=TASK_EVALUATE, Request=EvaluationRequest, **_EVAL_OPTIONS)
-def evaluate_candidate(self, candidate_id: int) -> None:  # noqa: ANN001 - bound task
+def evaluate_candidate(self: Task, candidate_id: int) -> None:
     """Evaluate one candidate: start an attempt, train with heartbeats, record the result once."""
     from webapp.services import (
         candidate_heartbeat,
@@ -224,37 +260,31 @@ def evaluate_candidate(self, candidate_id: int) -> None:  # noqa: ANN001 - bound
         candidate_start,
     )
 
-    device = _device_or_retry(self)
-    job = _start_or_retry(self, lambda: candidate_start(candidate_id=candidate_id,
-                                                        worker=worker_label(self.request.hostname)))
-    if job is None:
-        log.info("candidate %s is not runnable; nothing to do", candidate_id)
-        return
-    attempt = job.attempt
+    def evaluate(job: Any, device: str, heartbeat: Heartbeat) -> dict:
+        def progress(update: dict) -> None:
+            try:
+                candidate_progress(candidate_id=candidate_id, attempt=job.attempt, progress=update)
+            except Exception:  # progress is decoration; never let it end a training run
+                log.debug("progress push failed", exc_info=True)
 
-    def progress(update: dict) -> None:
-        try:
-            candidate_progress(candidate_id=candidate_id, attempt=attempt, progress=update)
-        except Exception:  # progress is decoration; never let it end a training run
-            log.debug("progress push failed", exc_info=True)
+        return run_evaluation(job, device=device, should_stop=heartbeat.should_stop, progress=progress)
 
-    with Heartbeat(
-        lambda: candidate_heartbeat(candidate_id=candidate_id, attempt=attempt),
-        interval=settings.LAB_HEARTBEAT_SECONDS,
-        name=f"heartbeat-{candidate_id}",
-    ) as heartbeat:
-        result = run_evaluation(job, device=device, should_stop=heartbeat.should_stop, progress=progress)
-    recorded = _retrying(
-        lambda: candidate_record_result(candidate_id=candidate_id, attempt=attempt, result=result),
-        what=f"recording candidate {candidate_id}",
+    run_attempt(
+        self,
+        what=f"candidate {candidate_id}",
+        heartbeat_name=f"heartbeat-{candidate_id}",
+        start=lambda worker: candidate_start(candidate_id=candidate_id, worker=worker),
+        beat=lambda attempt: candidate_heartbeat(candidate_id=candidate_id, attempt=attempt),
+        work=evaluate,
+        record=lambda attempt, result: candidate_record_result(
+            candidate_id=candidate_id, attempt=attempt, result=result),
     )
-    log.info("candidate %s attempt %s: %s (%s)", candidate_id, attempt, result["status"],
-             "recorded" if recorded else "ignored: superseded or already recorded")
 
 
 def run_rerank(work: Any, *, device: str) -> dict:
     """Retrain one top candidate over several seeds; never raises (failures become results)."""
-    try:
+
+    def call() -> dict:
         from search_engine.config import EvalConfig
         from search_engine.graph import LayerGraph
 
@@ -263,32 +293,26 @@ def run_rerank(work: Any, *, device: str) -> dict:
         config = EvalConfig.from_dict(host_eval_config(work.eval_config))
         ranking = rerank([graph], config, seeds=work.seeds, steps=work.steps, device=device)
         return dict(ranking[0]) if ranking else failure_result("error", "rerank returned nothing", device)
-    except SoftTimeLimitExceeded:
-        return failure_result("error", f"time limit of {EVAL_SOFT_TIME_LIMIT} s exceeded", device)
-    except Exception:
-        return internal_failure(f"rerank job {work.job_id}", device)
-    finally:
-        _release_gpu_memory(device)
+
+    return guarded(f"rerank job {work.job_id}", device, call)
 
 
 @app.task(bind=True, name=TASK_RERANK, Request=RerankRequest, **_EVAL_OPTIONS)
-def rerank_candidate(self, job_id: int) -> None:  # noqa: ANN001 - bound task
+def rerank_candidate(self: Task, job_id: int) -> None:
     """Rerank one top candidate (a ``RerankJob``): same once-only protocol as evaluations."""
     from webapp.services import rerank_job_heartbeat, rerank_job_record_result, rerank_job_start
 
-    device = _device_or_retry(self)
-    work = _start_or_retry(self, lambda: rerank_job_start(job_id=job_id, worker=worker_label(self.request.hostname)))
-    if work is None:
-        log.info("rerank job %s is not runnable; nothing to do", job_id)
-        return
-    attempt = work.attempt
-    # rerank() takes no should_stop: a refused heartbeat only means the
-    # result will be ignored when recorded.
-    with Heartbeat(lambda: rerank_job_heartbeat(job_id=job_id, attempt=attempt),
-                   interval=settings.LAB_HEARTBEAT_SECONDS, name=f"heartbeat-rerank-{job_id}"):
-        result = run_rerank(work, device=device)
-    _retrying(lambda: rerank_job_record_result(job_id=job_id, attempt=attempt, result=result),
-              what=f"recording rerank job {job_id}")
+    run_attempt(
+        self,
+        what=f"rerank job {job_id}",
+        heartbeat_name=f"heartbeat-rerank-{job_id}",
+        start=lambda worker: rerank_job_start(job_id=job_id, worker=worker),
+        beat=lambda attempt: rerank_job_heartbeat(job_id=job_id, attempt=attempt),
+        # rerank() takes no should_stop: a refused heartbeat only means the
+        # result will be ignored when recorded.
+        work=lambda work, device, _heartbeat: run_rerank(work, device=device),
+        record=lambda attempt, result: rerank_job_record_result(job_id=job_id, attempt=attempt, result=result),
+    )
 
 
 @app.task(name=TASK_ADVANCE, **_CONTROL_OPTIONS)

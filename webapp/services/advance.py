@@ -1,71 +1,50 @@
-"""Advancing a search: the one place its engine state changes.
+"""Advancing a search: the one place its engine state changes (the evolution step), and the
+dispatch to its stage.
 
-Everything here runs under the locks ``search_locked`` takes, in this order
-everywhere in the app: the owner's quota row, then the search row, then
-candidate rows. Advancing tells the engine every finished-but-untold result
-(the population ages and changes), asks for new candidates until the
-configured number is in flight (bounded by the user's in-flight quota),
-records them with their events and enqueues their evaluation after commit.
-When the budget or wall time is spent and nothing is in flight, the search
-moves to its rerank stage, then finishes.
+Everything here runs under the locks ``webapp.services.locks.search_locked`` takes, in this
+order everywhere in the app: the owner's quota row, then the search row, then candidate rows.
+Advancing tells the engine every finished-but-untold result (the population ages and changes),
+asks for new candidates until the configured number is in flight (bounded by the user's
+in-flight quota), records them with their events and enqueues their evaluation after commit.
+When the budget or wall time is spent and nothing is in flight, the search moves to its rerank
+stage (``webapp.services.rerank_stage``), then finishes.
+
+The advance layer of the search flow: imports the stages, search state and locks, and is
+imported by the rest (candidates, rerank jobs, reaper, searches), never the other way.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count
 from django.utils import timezone
 
-from webapp.models import (
-    Candidate,
-    CandidateStatus,
-    RerankJob,
-    Search,
-    SearchStage,
-    SearchStatus,
-    UserQuota,
-)
+from webapp.models import Candidate, CandidateStatus, Search, SearchStage, SearchStatus, UserQuota
 from webapp.models.candidates import IN_FLIGHT_STATUSES
-from webapp.models.searches import DONE_SEARCH_STATUSES
 from webapp.selectors.candidates import candidate_summary
 from webapp.selectors.searches import search_funnel
 from webapp.services import dispatch, engine
 from webapp.services.events import event_append
-from webapp.services.quotas import quota_in_flight_room, quota_lock
+from webapp.services.locks import search_locked
+from webapp.services.quotas import quota_in_flight_room
+from webapp.services.rerank_stage import rerank_begin, rerank_check
+from webapp.services.results import eval_result, failed_result
+from webapp.services.search_state import (
+    DONE_STATUSES,
+    STOPPED_REASON,
+    candidates_cancel,
+    search_refresh_counts,
+    search_set_status,
+)
+
+if TYPE_CHECKING:  # the engine is imported lazily (webapp.services.engine)
+    from search_engine.config import SearchConfig
+    from search_engine.evolution import Evolution, Proposal
 
 log = logging.getLogger(__name__)
-
-DONE_STATUSES = DONE_SEARCH_STATUSES
-
-
-@contextlib.contextmanager
-def search_locked(*, search_id: int) -> Iterator[tuple[Search, UserQuota] | None]:
-    """A transaction holding the owner's quota row and the search row (None if no such search)."""
-    owner_id = Search.objects.filter(pk=search_id).values_list("owner_id", flat=True).first()
-    if owner_id is None:
-        yield None
-        return
-    with transaction.atomic():
-        quota = quota_lock(user_id=owner_id)
-        search = Search.objects.select_for_update().filter(pk=search_id).first()
-        yield (search, quota) if search is not None else None
-
-
-@contextlib.contextmanager
-def work_locked(*, model: type[Candidate] | type[RerankJob], pk: int) -> Iterator[tuple | None]:
-    """``search_locked`` for the search of a candidate or rerank job, then that row locked too:
-    yields ``(search, quota, row)``, or None when either is gone."""
-    search_id = model.objects.filter(pk=pk).values_list("search_id", flat=True).first()
-    if search_id is None:
-        yield None
-        return
-    with search_locked(search_id=search_id) as locked:
-        row = model.objects.select_for_update().filter(pk=pk).first() if locked is not None else None
-        yield (*locked, row) if row is not None else None
 
 
 def search_advance(*, search_id: int) -> None:
@@ -75,61 +54,11 @@ def search_advance(*, search_id: int) -> None:
             advance_locked(search=locked[0], quota=locked[1])
 
 
-def search_set_status(*, search: Search, status: str, stage: str | None = None, reason: str = "") -> None:
-    """Change status/stage and log a ``search.status`` event (search row locked by the caller)."""
-    search.status = status
-    if stage is not None:
-        search.stage = stage
-    search.status_reason = reason
-    now = timezone.now()
-    fields = ["status", "stage", "status_reason"]
-    if status == SearchStatus.RUNNING and search.started_at is None:
-        search.started_at = now
-        fields.append("started_at")
-    if status in DONE_STATUSES:
-        search.finished_at = now
-        fields.append("finished_at")
-    search.save(update_fields=fields)
-    event_append(search=search, type="search.status",
-                 payload={"status": search.status, "stage": search.stage, "reason": reason or None})
-
-
-def search_refresh_counts(*, search: Search) -> None:
-    """Recount candidates per status from the (search, status) index into ``search.counts``."""
-    counts = dict.fromkeys(CandidateStatus.values, 0)
-    for row in Candidate.objects.filter(search=search).values("status").annotate(n=Count("id")).order_by():
-        counts[row["status"]] = row["n"]
-    search.counts = counts
-    search.save(update_fields=["counts"])
-
-
-def candidates_cancel(*, search: Search, reason: str, message: str, running_message: str | None = None) -> int:
-    """Cancel the search's queued candidates, and its running ones when ``running_message`` is given
-    (search row locked): the search was stopped or failed. Returns how many were cancelled.
-
-    A cancelled candidate is neither failed nor rejected: nothing is known about the layer. A
-    running one's worker hears "abort" at its next heartbeat and its late report is ignored.
-    """
-    now = timezone.now()
-    groups = [(CandidateStatus.QUEUED, message)]
-    if running_message is not None:
-        groups.append((CandidateStatus.RUNNING, running_message))
-    cancelled: list[int] = []
-    for status, text in groups:
-        ids = list(Candidate.objects.filter(search=search, status=status).values_list("pk", flat=True))
-        Candidate.objects.filter(pk__in=ids).update(
-            status=CandidateStatus.CANCELLED, rejection_reason=reason, message=text, finished_at=now)
-        cancelled += ids
-    for candidate in Candidate.objects.filter(pk__in=cancelled).order_by("id"):
-        event_append(search=search, type="candidate.finished", payload={"candidate": candidate_summary(candidate)})
-    return len(cancelled)
-
-
 def _in_flight(search: Search) -> int:
     return Candidate.objects.filter(search=search, status__in=IN_FLIGHT_STATUSES).count()
 
 
-def _wall_time_spent(search: Search, config) -> bool:
+def _wall_time_spent(search: Search, config: SearchConfig) -> bool:
     limit = getattr(config, "max_wall_seconds", None)
     if not limit or search.started_at is None:
         return False
@@ -141,18 +70,17 @@ def engine_result(candidate: Candidate) -> dict:
     """The ``EvalResult.to_dict()`` shape the engine is told for a finished candidate."""
     lost = candidate.status == CandidateStatus.LOST
     cancelled = candidate.status == CandidateStatus.CANCELLED
-    return {
-        "status": CandidateStatus.FAILED if lost or cancelled else candidate.status,
-        "rejection_reason": "error" if lost else "stopped" if cancelled else (candidate.rejection_reason or None),
-        "message": candidate.message,
-        "scores": candidate.scores or {},
-        "curves": {},
-        "timings": candidate.timings or {},
-        "device": candidate.device,
-    }
+    return eval_result(
+        status=CandidateStatus.FAILED if lost or cancelled else candidate.status,
+        rejection_reason="error" if lost else "stopped" if cancelled else (candidate.rejection_reason or None),
+        message=candidate.message,
+        scores=candidate.scores or {},
+        timings=candidate.timings or {},
+        device=candidate.device,
+    )
 
 
-def _ids_by_hash(search: Search, hashes) -> dict[str, int]:
+def _ids_by_hash(search: Search, hashes: Iterable[str | None]) -> dict[str, int]:
     hashes = [h for h in set(hashes) if h]
     if not hashes:
         return {}
@@ -160,7 +88,7 @@ def _ids_by_hash(search: Search, hashes) -> dict[str, int]:
                 .values_list("canonical_hash", "id"))
 
 
-def _tell_finished(search: Search, evo) -> bool:
+def _tell_finished(search: Search, evo: Evolution) -> bool:
     """Tell the engine every finished, untold candidate, oldest result first."""
     finished = list(
         Candidate.objects.filter(search=search, told=False)
@@ -184,7 +112,7 @@ def _tell_finished(search: Search, evo) -> bool:
     return bool(finished)
 
 
-def _create_candidate(search: Search, proposal, evo) -> Candidate | None:
+def _create_candidate(search: Search, proposal: Proposal, evo: Evolution) -> Candidate | None:
     graph = proposal.graph
     parent_ids = _ids_by_hash(search, [proposal.parent])
     try:
@@ -203,9 +131,7 @@ def _create_candidate(search: Search, proposal, evo) -> Candidate | None:
         # The engine proposed a hash this search already has: tell it so it is
         # not waited for, and move on.
         log.error("search %s: engine proposed known hash %s", search.pk, proposal.key)
-        evo.tell(proposal.key, {"status": "failed", "rejection_reason": "error",
-                                "message": "duplicate proposal", "scores": {}, "curves": {},
-                                "timings": {}, "device": ""})
+        evo.tell(proposal.key, failed_result(reason="error", message="duplicate proposal"))
         return None
     tournament = None
     if proposal.tournament:
@@ -228,8 +154,6 @@ def advance_locked(*, search: Search, quota: UserQuota) -> None:
         search_refresh_counts(search=search)  # a late report still counts
         return
     if search.stage == SearchStage.RERANK:
-        from webapp.services.rerank import rerank_check
-
         rerank_check(search=search)
         search_refresh_counts(search=search)
         return
@@ -274,15 +198,10 @@ def advance_locked(*, search: Search, quota: UserQuota) -> None:
         search_set_status(search=search, status=SearchStatus.STOPPED, stage=SearchStage.DONE,
                           reason=STOPPED_REASON)
     elif search.status == SearchStatus.RUNNING and (exhausted or evo.done):
-        from webapp.services.rerank import rerank_begin
-
         rerank_begin(search=search, config=config, why=_end_reason(config, budget_spent=evo.done))
 
 
-STOPPED_REASON = "stopped by its owner"
-
-
-def _end_reason(config, *, budget_spent: bool) -> str:
+def _end_reason(config: SearchConfig, *, budget_spent: bool) -> str:
     """Why the evolution stage ended, in the user's words."""
     if budget_spent:
         return f"budget of {config.budget} candidates spent"
@@ -298,7 +217,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _save_state(search: Search, evo) -> None:
+def _save_state(search: Search, evo: Evolution) -> None:
     """Store the engine's state; when its funnel moved, log a ``search.funnel`` event in the
     same transaction, so the live monitor's funnel follows the stored one step by step."""
     before = search_funnel(search.engine_state)

@@ -16,12 +16,16 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from webapp.models import Candidate, CandidateStatus, SearchStatus
+from webapp.models import Candidate, CandidateStatus, Search, SearchStatus
 from webapp.selectors.candidates import candidate_summary
-from webapp.services.advance import advance_locked, search_refresh_counts, work_locked
+from webapp.services import dispatch
+from webapp.services.advance import advance_locked
 from webapp.services.attempts import WORKING_SEARCH_STATUSES, attempt_alive, attempt_begin
 from webapp.services.events import event_append, event_push_ephemeral
 from webapp.services.jsonsafe import finite_or_none, json_safe
+from webapp.services.locks import work_locked
+from webapp.services.results import failed_result
+from webapp.services.search_state import search_refresh_counts
 from webapp.services.throttle import throttle_allow
 
 log = logging.getLogger(__name__)
@@ -114,9 +118,7 @@ def user_message(message: str) -> str:
 def _clean_result(result: Any) -> dict:
     """A worker's ``EvalResult.to_dict()``, made safe to store; malformed becomes a failure."""
     if not isinstance(result, dict) or result.get("status") not in RESULT_STATUSES:
-        return {"status": CandidateStatus.FAILED, "rejection_reason": "error",
-                "message": f"malformed result from the worker: {str(result)[:500]}",
-                "scores": {}, "curves": {}, "timings": {}, "device": ""}
+        return failed_result(reason="error", message=f"malformed result from the worker: {str(result)[:500]}")
     scores = {}
     for arch, value in (result.get("scores") or {}).items() if isinstance(result.get("scores"), dict) else ():
         number = finite_or_none(value)
@@ -167,7 +169,7 @@ def candidate_record_result(*, candidate_id: int, attempt: int, result: dict) ->
     return True
 
 
-def _update_best(search, candidate: Candidate) -> None:
+def _update_best(search: Search, candidate: Candidate) -> None:
     if candidate.mean_score is None:
         return
     best = search.best_candidate
@@ -178,9 +180,6 @@ def _update_best(search, candidate: Candidate) -> None:
 
 def _nudge_starved_searches(*, owner_id: int, except_id: int) -> None:
     """A finished candidate frees quota: let the owner's other running searches use it."""
-    from webapp.models import Search
-    from webapp.services import dispatch
-
     for other in Search.objects.filter(owner_id=owner_id, status=SearchStatus.RUNNING,
                                        stage="evolution").exclude(pk=except_id).values_list("pk", flat=True):
         dispatch.task_enqueue(name=dispatch.TASK_ADVANCE, args=[other], queue=dispatch.CONTROL_QUEUE)

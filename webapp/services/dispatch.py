@@ -2,7 +2,8 @@
 evaluation workers are online.
 
 The web app never imports ``workers``: it sends by task name through a
-producer-only Celery app configured from the same ``CELERY_*`` settings.
+producer-only Celery app configured from the same ``CELERY_*`` settings, with the queue
+and task names the Celery app uses (``webapp.queues``).
 """
 
 from __future__ import annotations
@@ -10,21 +11,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 
+from webapp.queues import CONTROL_QUEUE, EVAL_QUEUE, TASK_ADVANCE, TASK_EVALUATE, TASK_RERANK
+
+__all__ = ["CONTROL_QUEUE", "EVAL_QUEUE", "TASK_ADVANCE", "TASK_EVALUATE", "TASK_RERANK", "task_enqueue"]
+
+if TYPE_CHECKING:
+    from celery import Celery
+
 log = logging.getLogger(__name__)
-
-EVAL_QUEUE = "eval"
-CONTROL_QUEUE = "control"
-
-TASK_EVALUATE = "workers.tasks.evaluate_candidate"
-TASK_ADVANCE = "workers.tasks.advance_search"
-TASK_RERANK = "workers.tasks.rerank_candidate"
 
 
 @lru_cache(maxsize=1)
-def _producer():
+def _producer() -> Celery:
     from celery import Celery
 
     app = Celery("lab-webapp", set_as_current=False)

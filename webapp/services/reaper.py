@@ -22,11 +22,20 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from webapp.models import Candidate, CandidateStatus, RerankJob, RerankStatus, Search, SearchStatus
+from webapp.models import (
+    Candidate,
+    CandidateStatus,
+    RerankJob,
+    RerankStatus,
+    Search,
+    SearchStatus,
+    UserQuota,
+)
 from webapp.services import dispatch
-from webapp.services.advance import advance_locked, search_advance, work_locked
+from webapp.services.advance import advance_locked, search_advance
 from webapp.services.attempts import WORKING_SEARCH_STATUSES
 from webapp.services.events import event_append
+from webapp.services.locks import work_locked
 from webapp.services.rerank import rerank_job_requeue_or_fail
 from webapp.services.throttle import redis_client
 
@@ -69,7 +78,7 @@ def _reap_candidate(*, candidate_id: int, cutoff: datetime) -> int:
         return 1
 
 
-def _requeue_or_lose(*, search: Search, quota, candidate: Candidate, requeue_reason: str,  # noqa: ANN001
+def _requeue_or_lose(*, search: Search, quota: UserQuota, candidate: Candidate, requeue_reason: str,
                      lost_reason: str) -> None:
     """A running attempt ended without a result (rows locked): queue the candidate again, or past the
     attempt cap (or when the search no longer wants it) mark it lost; then advance the search."""
@@ -134,16 +143,7 @@ def broker_recover() -> int:
     or sends lost while it was down, never leave work waiting for the
     reaper's clock. Duplicates are harmless: a start is idempotent.
     """
-    sent = 0
-    active = WORKING_SEARCH_STATUSES
-    for candidate_id in Candidate.objects.filter(status=CandidateStatus.QUEUED, search__status__in=active) \
-            .values_list("pk", flat=True).iterator():
-        dispatch.task_enqueue(name=dispatch.TASK_EVALUATE, args=[candidate_id], queue=dispatch.EVAL_QUEUE)
-        sent += 1
-    for job_id in RerankJob.objects.filter(status=RerankStatus.QUEUED, search__status__in=active) \
-            .values_list("pk", flat=True).iterator():
-        dispatch.task_enqueue(name=dispatch.TASK_RERANK, args=[job_id], queue=dispatch.EVAL_QUEUE)
-        sent += 1
+    sent = _enqueue_queued_work()
     for search_id in Search.objects.filter(status=SearchStatus.RUNNING).values_list("pk", flat=True):
         search_advance(search_id=search_id)
     return sent
@@ -168,12 +168,20 @@ def _reenqueue_after_broker_loss() -> None:
     except Exception:  # no broker now: nothing can be enqueued anyway
         log.warning("reaper cannot reach Redis", exc_info=True)
         return
-    if not fresh:
-        return
+    if fresh:
+        _enqueue_queued_work()
+
+
+def _enqueue_queued_work() -> int:
+    """Enqueue every queued candidate and rerank job of a working search again; returns how many."""
+    sent = 0
     active = WORKING_SEARCH_STATUSES
     for candidate_id in Candidate.objects.filter(status=CandidateStatus.QUEUED, search__status__in=active) \
             .values_list("pk", flat=True).iterator():
         dispatch.task_enqueue(name=dispatch.TASK_EVALUATE, args=[candidate_id], queue=dispatch.EVAL_QUEUE)
+        sent += 1
     for job_id in RerankJob.objects.filter(status=RerankStatus.QUEUED, search__status__in=active) \
             .values_list("pk", flat=True).iterator():
         dispatch.task_enqueue(name=dispatch.TASK_RERANK, args=[job_id], queue=dispatch.EVAL_QUEUE)
+        sent += 1
+    return sent

@@ -21,19 +21,19 @@ from webapp.models import (
 )
 from webapp.selectors.datasets import dataset_is_available, datasets_offered
 from webapp.services import engine
-from webapp.services.advance import (
+from webapp.services.advance import advance_locked
+from webapp.services.events import event_append
+from webapp.services.graphs import graph_from_stored
+from webapp.services.locks import search_locked
+from webapp.services.names import name_clean
+from webapp.services.quotas import quota_check_new_search, quota_lock
+from webapp.services.rerank_stage import rerank_jobs_stop
+from webapp.services.search_state import (
     STOPPED_REASON,
-    advance_locked,
     candidates_cancel,
-    search_locked,
     search_refresh_counts,
     search_set_status,
 )
-from webapp.services.events import event_append
-from webapp.services.graphs import graph_from_stored
-from webapp.services.names import name_clean
-from webapp.services.quotas import quota_check_new_search, quota_lock
-from webapp.services.rerank import rerank_jobs_stop
 from webapp.services.storage import document_size, storage_check
 
 MAX_SEEDS = 100

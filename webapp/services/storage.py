@@ -14,8 +14,10 @@ import json
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Func, IntegerField, Sum
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Func, IntegerField, QuerySet, Sum
 from django.db.models.functions import Coalesce
+from django.db.models.sql.compiler import SQLCompiler
 
 from webapp.errors import LabError
 from webapp.models import Layer, LayerVersion, Search
@@ -32,7 +34,8 @@ class JsonBytes(Func):
     output_field = IntegerField()
     template = "LENGTH(CAST(%(expressions)s AS BLOB))"
 
-    def as_postgresql(self, compiler, connection, **extra_context):  # noqa: ANN001, ANN003, ANN201
+    def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper,
+                      **extra_context: Any) -> tuple[str, list]:
         return self.as_sql(compiler, connection, template="OCTET_LENGTH(%(expressions)s::text)", **extra_context)
 
 
@@ -57,7 +60,7 @@ def document_check_size(*, document: Any, field: str = "document") -> int:
 
 def storage_used(*, user_id: int) -> int:
     """Bytes the user keeps: layer documents, their versions, search configs and seed layers."""
-    def total(qs, *columns: str) -> int:  # noqa: ANN001
+    def total(qs: QuerySet, *columns: str) -> int:
         sums = {c: Coalesce(Sum(JsonBytes(c)), 0) for c in columns}
         return sum(qs.aggregate(**sums).values())
 
