@@ -1,5 +1,6 @@
 # One entry point: `make run` sets up and starts the application,
-# `make test` sets up and runs the whole test suite.
+# `make test` sets up and runs the whole test suite (every tier),
+# `make test-fast` only its fast tier (the inner loop).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -7,8 +8,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements.stamp
 FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/package-lock.json frontend/vite.config.ts frontend/tsconfig.json
 TEST_VAR ?= $(CURDIR)/var/test
+# The fast tier: tests without a tier marker (tests/conftest.py enforces the markers).
+FAST_TIER := not (browser or system or subprocess or slow)
 
-.PHONY: setup run test lint pytest vitest browser bench clean
+.PHONY: setup run test test-fast lint pytest vitest browser bench clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +49,11 @@ pytest: $(STAMP) frontend/dist/.vite/manifest.json browser
 	LAB_VAR_DIR=$(TEST_VAR) $(PY) -m pytest $(PYTEST_ARGS)
 
 test: lint vitest pytest
+
+# Engine, web app and workers in this process: no browser, no server or CLI processes, nothing slow.
+test-fast: $(STAMP) frontend/dist/.vite/manifest.json
+	rm -rf $(TEST_VAR) && mkdir -p $(TEST_VAR)
+	LAB_VAR_DIR=$(TEST_VAR) $(PY) -m pytest -m "$(FAST_TIER)" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.layers

@@ -10,6 +10,7 @@ from benchmarks import demo_front
 from tests.benchmarks.test_search_quality import TINY
 
 
+@pytest.mark.subprocess  # git rev-parse, for the table's header
 def test_table_has_a_row_per_seed_and_counts_non_empty_fronts(
         tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "demo.txt"

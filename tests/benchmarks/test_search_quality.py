@@ -26,6 +26,7 @@ def run(tmp_path: Path, capsys: pytest.CaptureFixture, *extra: str) -> str:
     return capsys.readouterr().out
 
 
+@pytest.mark.subprocess
 def test_tiny_run_prints_the_whole_table_and_resumes(tmp_path: Path,
                                                      capsys: pytest.CaptureFixture) -> None:
     first = run(tmp_path, capsys, "--strategies", "evolution")

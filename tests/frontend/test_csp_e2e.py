@@ -8,10 +8,15 @@ docs, the admin) is loaded in headless Chromium with a listener for
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.frontend.conftest import sign_in
 from tests.system.helpers import launch, tiny_overrides
+
+pytestmark = pytest.mark.browser
 
 LISTEN = """
 window.__cspViolations = [];
@@ -32,7 +37,7 @@ def test_no_page_violates_the_content_security_policy(lab_server, page: Page) ->
     page.add_init_script(LISTEN)
     seen: list[str] = []
 
-    def visit(path: str, ready=None) -> None:  # noqa: ANN001
+    def visit(path: str, ready: Callable[[], None] | None = None) -> None:
         response = page.goto(base + path)
         assert response is not None
         policy = response.headers.get("content-security-policy", "")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -90,7 +91,7 @@ def open_editor(page: Page, url: str) -> None:
     expect(page.get_by_test_id("server-verdict")).not_to_contain_text("checking", timeout=30_000)
 
 
-def load_module(path: Path):  # noqa: ANN201
+def load_module(path: Path) -> types.ModuleType:
     spec = importlib.util.spec_from_file_location(f"downloaded_{path.stem}", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

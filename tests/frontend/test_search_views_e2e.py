@@ -23,7 +23,7 @@ import re
 import zipfile
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.frontend.conftest import ARTIFACTS, TINY_EVAL, fill_tiny_eval, sign_in
 
@@ -40,7 +40,7 @@ STUB_ID = 737373
 ARCHS = ["resnet50", "mobilenetv2"]
 
 
-def _cand(i: int, status: str, **extra) -> dict:  # noqa: ANN003
+def _cand(i: int, status: str, **extra: object) -> dict:
     return {
         "id": i, "search_id": STUB_ID, "canonical_hash": f"{i:064x}", "status": status,
         "rejection_reason": None, "scores": {}, "mean_score": None, "mode": "S", "formula": f"x * sigmoid(x) + {i}",
@@ -67,7 +67,7 @@ def _stub_search(page: Page, funnel: dict, candidates: list[dict], last_seq: int
     return sockets
 
 
-def _send(ws, seq: int, type_: str, payload: dict) -> None:  # noqa: ANN001
+def _send(ws: WebSocketRoute, seq: int, type_: str, payload: dict) -> None:
     ws.send(json.dumps({"seq": seq, "type": type_, "payload": payload, "created_at": "2026-01-01T00:01:00Z"}))
 
 

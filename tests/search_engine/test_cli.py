@@ -60,6 +60,7 @@ def assert_one_line_usage_error(code: int, err: str) -> None:
     ["search", "--preset", "cpu-quick", "--override", "eval.steps=abc"],
     ["export", "missing.json"],
 ])
+@pytest.mark.subprocess
 def test_argument_errors_in_a_real_process(argv: list[str]) -> None:
     r = cli(*argv)
     assert r.stdout == ""
@@ -115,6 +116,7 @@ def test_bad_layer_files_name_the_file_and_rule(
     assert not (tmp_path / "r.json").exists()
 
 
+@pytest.mark.subprocess
 def test_bad_layer_file_in_a_real_process(tmp_path: Path) -> None:
     path = tmp_path / "layer.json"
     path.write_text('{"format": "layer-graph/1", "nodes": [], "output": "a"}')
@@ -123,6 +125,7 @@ def test_bad_layer_file_in_a_real_process(tmp_path: Path) -> None:
     assert str(path) in r.stderr
 
 
+@pytest.mark.subprocess
 def test_export_prints_a_module_for_a_file_or_a_reference_name(
     capsys: pytest.CaptureFixture,
 ) -> None:
@@ -159,6 +162,7 @@ def check_results(doc: dict, budget: int) -> None:
     assert isinstance(doc["state"], dict)
 
 
+@pytest.mark.subprocess
 def test_tiny_real_search_interrupted_and_resumed(tmp_path: Path) -> None:
     """A real search (cpu-quick with tiny synthetic training, an EvoNorm-S0 seed):
     run whole with 2 worker processes; run again in-process, interrupt it
@@ -215,6 +219,7 @@ def test_tiny_real_search_interrupted_and_resumed(tmp_path: Path) -> None:
     assert again.returncode == 2 and "seed" in again.stderr
 
 
+@pytest.mark.subprocess  # the runner's worker process
 def test_an_empty_front_is_explained_with_the_rejection_reasons(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
@@ -234,6 +239,7 @@ def test_an_empty_front_is_explained_with_the_rejection_reasons(
     assert "--seed-reference" in out
 
 
+@pytest.mark.subprocess
 def test_evaluate_prints_the_result_as_json() -> None:
     r = cli("evaluate", "evonorm_s0", "--preset", "cpu-quick", *overrides())
     assert r.returncode == 0, r.stderr

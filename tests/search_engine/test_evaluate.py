@@ -45,6 +45,7 @@ def graph(nodes: list[dict], output: str) -> LayerGraph:
     return LayerGraph.from_dict({"format": "layer-graph/1", "nodes": nodes, "output": output})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["bn_relu", "evonorm_s0"])
 def test_reference_layers_train_above_chance(name: str) -> None:
     progress: list[dict] = []
@@ -101,6 +102,7 @@ def test_a_layer_that_does_not_learn_fails_the_quality_gate() -> None:
     assert EvalResult.from_dict(r.to_dict()).gate_scores == r.gate_scores
 
 
+@pytest.mark.slow
 def test_gate_scores_cover_every_trained_architecture_and_old_results_load() -> None:
     r = evaluate(load_reference("bn_relu"), replace(TINY, steps=25, quality_steps=10),
                  seed=0, device="cpu")

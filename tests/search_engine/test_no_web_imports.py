@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import search_engine
 
 FORBIDDEN = ("django", "celery", "channels", "redis", "kombu", "daphne", "channels_redis",
@@ -30,6 +32,7 @@ print(json.dumps({"modules": names, "loaded": sorted(sys.modules)}))
 """
 
 
+@pytest.mark.subprocess
 def test_importing_every_module_loads_no_web_stack() -> None:
     result = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True,
                             timeout=300, cwd=PACKAGE_DIR.parent, check=False)

@@ -105,6 +105,7 @@ print(json.dumps(report))
 '''
 
 
+@pytest.mark.subprocess
 def test_exported_files_swap_pairs_on_torch_alone(references: dict[str, LayerGraph],
                                                   tmp_path: Path) -> None:
     paths = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from search_engine.runner import EVAL_THREADS, make_executor
@@ -21,6 +22,7 @@ def test_inline_evaluation_runs_on_one_thread_and_restores_the_callers() -> None
         torch.set_num_threads(before)
 
 
+@pytest.mark.subprocess
 def test_each_worker_process_runs_on_one_thread() -> None:
     executor = make_executor(2)
     try:

@@ -93,6 +93,7 @@ def test_a_mutation_child_s_model_card_says_the_search_found_it(evaluated, tmp_p
     assert f"the `op` mutation of candidate {evaluated.pk}" in readme
 
 
+@pytest.mark.subprocess
 def test_bundled_tests_pass_unzipped_and_catch_a_wrong_layer(user, settings, evaluated, tmp_path):
     """Bundles of a found layer, a batch-statistics layer and a group layer pass their own
     tests (the recorded output, gradients, replace_norm_act on a small model); a bundle

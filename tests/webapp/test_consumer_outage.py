@@ -22,7 +22,8 @@ from webapp.asgi import application
 from webapp.consumers import CLOSE_TRY_AGAIN
 from webapp.runtime.redis import ensure_embedded_redis
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio,
+              pytest.mark.subprocess]  # a private Redis server
 
 
 @pytest_asyncio.fixture(autouse=True)

@@ -222,6 +222,7 @@ async def test_ping_delivers_a_lost_last_push(cookie, search, monkeypatch):
     await comm.disconnect()
 
 
+@pytest.mark.slow  # waits out the Redis read timeout
 async def test_idle_socket_outlives_the_redis_read_timeout(cookie, search):
     """An idle consumer keeps its socket past the channel layer's 5 s blocking pop.
 

@@ -27,12 +27,14 @@ def _manage(tmp_path, env: dict[str, str], *args: str) -> subprocess.CompletedPr
                           text=True, timeout=120)
 
 
+@pytest.mark.subprocess
 def test_check_deploy_with_production_settings_has_no_warning(tmp_path) -> None:
     done = _manage(tmp_path, PRODUCTION, "check", "--deploy", "--fail-level", "WARNING")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no issues" in done.stdout and "WARNINGS" not in done.stderr + done.stdout
 
 
+@pytest.mark.subprocess
 def test_without_https_settings_check_deploy_warns(tmp_path) -> None:
     env = {k: v for k, v in PRODUCTION.items() if k != "LAB_HTTPS"}
     done = _manage(tmp_path, env, "check", "--deploy", "--fail-level", "WARNING")
@@ -41,6 +43,7 @@ def test_without_https_settings_check_deploy_warns(tmp_path) -> None:
         assert warning in done.stderr + done.stdout
 
 
+@pytest.mark.subprocess
 def test_each_https_part_can_be_set_on_its_own(tmp_path) -> None:
     code = ("from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, "
             "s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_PRELOAD, s.SECURE_PROXY_SSL_HEADER)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 from channels.testing import ChannelsLiveServerTestCase
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
@@ -18,6 +19,8 @@ from websockets.sync.client import connect
 from tests.webapp.helpers import make_search, queued_ids, run_one
 from tests.webapp.spawned_daphne import SpawnedDaphneProcess
 from webapp.models import Event
+
+pytestmark = pytest.mark.subprocess  # a spawned Daphne
 
 PASSWORD = "live-server-pass-1"
 

@@ -17,6 +17,8 @@ import pytest
 
 from tests.support.lab_server import REPO_ROOT, free_port
 
+pytestmark = pytest.mark.subprocess  # a Daphne process
+
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:

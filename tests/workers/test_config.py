@@ -82,6 +82,7 @@ def test_gpu_workers_dry_run_prints_one_pinned_worker_per_slot() -> None:
         call_command("gpu_workers", "--slots-per-gpu", "0", "--dry-run", stdout=out)
 
 
+@pytest.mark.subprocess
 def test_gpu_check_runs_each_slot_in_its_own_pinned_process() -> None:
     import subprocess
     import sys

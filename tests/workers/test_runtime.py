@@ -14,6 +14,8 @@ import redis
 from webapp.runtime.processes import ChildSpec, Supervisor
 from webapp.runtime.redis import EmbeddedRedisError, ensure_embedded_redis, redis_ping
 
+pytestmark = pytest.mark.subprocess  # Redis servers and supervised children
+
 
 @pytest.fixture
 def sock(tmp_path_factory: pytest.TempPathFactory) -> Path:

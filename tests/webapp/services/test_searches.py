@@ -81,10 +81,24 @@ def test_full_search_reaches_rerank_then_finishes(user, sent_tasks, commit):
 
 
 def test_population_ages_out(user):
+    """Each newcomer past the population size pushes out the oldest member, not any member."""
     search = make_search(user, budget=8, population_size=2, parallel=1)
     run_to_end(search)
-    removed = [e.payload["removed"] for e in search.events.filter(type="population.changed")]
-    assert any(removed)
+    population: list[int] = []  # oldest first, replayed from the events
+    removals = 0
+    for event in search.events.filter(type="population.changed").order_by("seq"):
+        added, removed = event.payload["added"], event.payload["removed"]
+        assert added is not None
+        population.append(added)
+        if removed:
+            assert removed == [population[0]], (removed, population)  # the oldest left
+            population.pop(0)
+            removals += 1
+        assert len(population) <= 2
+    # 8 evaluated candidates through a population of 2: all but the first two pushed one out
+    assert removals == 8 - 2
+    assert population == list(Candidate.objects.filter(search=search).order_by("-id")
+                              .values_list("id", flat=True)[:2])[::-1]
 
 
 def test_record_result_is_idempotent(user):
