@@ -38,8 +38,9 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "The browser tests need Chromium: run 'sudo apt-get install chromium'." >&2; exit 1; fi; }
 
-lint: $(STAMP)
+lint: $(STAMP) frontend/node_modules/.stamp
 	$(VENV)/bin/ruff check .
+	cd frontend && npm run lint
 
 vitest: frontend/node_modules/.stamp
 	cd frontend && npm test

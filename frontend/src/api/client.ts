@@ -1,5 +1,7 @@
 /**
- * Typed fetch client for the JSON API (docs/INTERFACES.md section 4).
+ * Typed fetch client for the JSON API (docs/INTERFACES.md section 4): the one
+ * fetch helper (`request`) and one function per endpoint (`api`). Pages read
+ * server data through the TanStack Query hooks in ./queries, built on these.
  *
  * Every write carries the `X-CSRFToken` header read from the `csrftoken`
  * cookie Django sets; every non-2xx answer becomes an `ApiError` carrying the
@@ -170,6 +172,16 @@ export const api = {
     get<ParetoResult>(`/api/searches/${id}/pareto`, { ...query }),
   searchEvents: (id: number, after = 0, limit = 500) =>
     get<EventsPage>(`/api/searches/${id}/events`, { after, limit }),
+  /** Every candidate of a search, fetched page by page (oldest first). */
+  allCandidates: async (id: number, pageSize = 500, maxPages = 200): Promise<CandidateSummary[]> => {
+    const out: CandidateSummary[] = [];
+    for (let page = 1; page <= maxPages; page++) {
+      const res = await api.searchCandidates(id, { page, page_size: pageSize, ordering: "created" });
+      out.push(...res.items);
+      if (res.items.length === 0 || out.length >= res.count) break;
+    }
+    return out;
+  },
   searchSocketUrl: (id: number, after = 0) => {
     const proto = window.location.protocol === "https:" ? "wss" : "ws";
     return `${proto}://${window.location.host}/ws/searches/${id}/?after=${after}`;

@@ -87,10 +87,27 @@ export interface ReferenceLayer {
   canonical_hash: string;
 }
 
+/** The parts of SearchConfig.to_dict() the launch form edits. */
+export interface EvalConfigJson {
+  dataset?: string;
+  architectures?: string[];
+  steps?: number;
+  [key: string]: unknown;
+}
+
+export interface SearchConfigJson {
+  mode?: string;
+  population_size?: number;
+  tournament_size?: number;
+  budget?: number;
+  eval?: EvalConfigJson;
+  [key: string]: unknown;
+}
+
 export interface Preset {
   name: string;
   description: string;
-  config: Record<string, unknown>;
+  config: SearchConfigJson;
 }
 
 export interface ValidateResult {
@@ -245,6 +262,9 @@ export interface SearchEvent {
   payload: Record<string, unknown>;
   created_at?: string;
 }
+
+/** A stored or ephemeral event of a search, as the searches pages call it. */
+export type LabEvent = SearchEvent;
 
 export interface EventsPage {
   events: SearchEvent[];

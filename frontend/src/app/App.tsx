@@ -2,9 +2,10 @@
  * Client-side routes of the single-page app (INTERFACES section 6). Django
  * serves the same template at each of these paths, so a reload lands here too.
  */
-import { useEffect, useMemo, useState } from "react";
+import { QueryClientProvider } from "@tanstack/react-query";
+import { useMemo, useState } from "react";
 import { createBrowserRouter, RouterProvider, type RouteObject } from "react-router";
-import { api } from "../api/client";
+import { createQueryClient, useMe } from "../api/queries";
 import { EditorRoute } from "../editor/EditorPage";
 import { LayersPage } from "../layers/LayersPage";
 import { searchRoutes } from "../searches/routes";
@@ -28,14 +29,19 @@ export const appRoutes: RouteObject[] = [
 ];
 
 export function App({ username }: { username: string }) {
-  const [user, setUser] = useState<CurrentUser>({ username, id: null });
+  const [client] = useState(createQueryClient);
+  return (
+    <QueryClientProvider client={client}>
+      <Routes username={username} />
+    </QueryClientProvider>
+  );
+}
+
+function Routes({ username }: { username: string }) {
   const router = useMemo(() => createBrowserRouter(appRoutes), []);
-  useEffect(() => {
-    api.me().then(
-      (me) => setUser({ username: me.username, id: me.id }),
-      () => undefined, // the template's data-username still shows; pages report their own errors
-    );
-  }, []);
+  // Until /api/me answers (or if it fails) the template's data-username shows; pages report their own errors.
+  const me = useMe().data;
+  const user = useMemo<CurrentUser>(() => (me ? { username: me.username, id: me.id } : { username, id: null }), [me, username]);
   return (
     <UserContext.Provider value={user}>
       <RouterProvider router={router} />

@@ -1,18 +1,14 @@
 /** The start page: where to go next, and the reference layers to start from. */
-import { useEffect, useState } from "react";
 import { Link } from "react-router";
-import { api, errorMessage } from "../api/client";
-import type { LayerSummary, ReferenceLayer } from "../api/types";
-import { ModeBadge } from "./ui";
+import { useLayers, useReferenceLayers } from "../api/queries";
+import { ErrorNote, ModeBadge } from "./ui";
 
 export function Home() {
-  const [refs, setRefs] = useState<ReferenceLayer[] | null>(null);
-  const [layers, setLayers] = useState<LayerSummary[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    api.referenceLayers().then(setRefs, (e) => setError(errorMessage(e)));
-    api.listLayers({ page_size: 5 }).then((p) => setLayers(p.items), (e) => setError(errorMessage(e)));
-  }, []);
+  const refsQuery = useReferenceLayers();
+  const layersQuery = useLayers({ page_size: 5 });
+  const refs = refsQuery.data;
+  const layers = layersQuery.data?.items;
+  const error = refsQuery.error ?? layersQuery.error;
   return (
     <div className="home">
       <h1>Design, evolve and export normalization-activation layers</h1>
@@ -27,11 +23,7 @@ export function Home() {
           My layers
         </Link>
       </div>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorNote error={error} />
       <section aria-labelledby="refs-h">
         <h2 id="refs-h">Start from a reference layer</h2>
         {!refs && !error && <p className="muted">Loading…</p>}

@@ -1,5 +1,6 @@
 /** Small shared presentational pieces (badges, dates, page states). */
 import type { ReactNode } from "react";
+import { errorMessage } from "../api/client";
 import type { Mode } from "../api/types";
 
 export function ModeBadge({ mode, title }: { mode: Mode | null | undefined; title?: string }) {
@@ -18,10 +19,17 @@ export function formatDate(iso: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
 }
 
-export function ErrorNote({ children }: { children: ReactNode }) {
+/**
+ * The one way a page shows an error: an alert with the server's own words.
+ * `error` (any thrown value or message) goes through errorMessage, after
+ * `children` (a lead-in); nothing is drawn when both are empty.
+ */
+export function ErrorNote({ error, children }: { error?: unknown; children?: ReactNode }) {
+  if (!children && !error) return null;
   return (
     <p role="alert" className="error">
       {children}
+      {error ? errorMessage(error) : null}
     </p>
   );
 }

@@ -3,7 +3,7 @@
  * and, for a selected op node, its description, parameters and a keyboard way
  * to wire each input slot and to make it the output.
  */
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { canConnect, isInputName, OUTPUT_KEY, type EditorGraph } from "./model";
 import { INPUTS, type OpTable } from "./opTable";
 import type { Validation } from "./validation";
@@ -39,7 +39,12 @@ function NumberField({
   integer?: boolean;
 }) {
   const [draft, setDraft] = useState(value === undefined ? "" : String(value));
-  useEffect(() => setDraft(value === undefined ? "" : String(value)), [value]);
+  // A new value from outside (undo, another node) replaces the draft.
+  const [shown, setShown] = useState(value);
+  if (shown !== value) {
+    setShown(value);
+    setDraft(value === undefined ? "" : String(value));
+  }
   const commit = () => {
     const v = Number(draft);
     if (draft.trim() !== "" && Number.isFinite(v) && (!integer || Number.isInteger(v)) && v !== value) onCommit(v);

@@ -3,8 +3,8 @@
  * /api/layers/validate), requested 300 ms after the last change; earlier
  * requests are aborted so an old answer never overwrites a newer one.
  */
-import { useEffect, useState } from "react";
-import { api, errorMessage } from "../api/client";
+import { errorMessage } from "../api/client";
+import { useValidation } from "../api/queries";
 import type { GraphDocument, ValidateResult } from "../api/types";
 
 export interface ServerVerdict {
@@ -23,22 +23,11 @@ export function semanticKey(doc: GraphDocument): string {
 
 export function useServerValidation(doc: GraphDocument, delayMs = 300): ServerVerdict {
   const key = semanticKey(doc);
-  const [state, setState] = useState<ServerVerdict>({ forKey: null, result: null, error: null, pending: true });
-  useEffect(() => {
-    const ctrl = new AbortController();
-    setState((s) => ({ ...s, pending: true }));
-    const timer = window.setTimeout(() => {
-      api.validateLayer(JSON.parse(key) as GraphDocument, ctrl.signal).then(
-        (result) => setState({ forKey: key, result, error: null, pending: false }),
-        (e) => {
-          if ((e as Error).name !== "AbortError") setState({ forKey: key, result: null, error: errorMessage(e), pending: false });
-        },
-      );
-    }, delayMs);
-    return () => {
-      window.clearTimeout(timer);
-      ctrl.abort();
-    };
-  }, [key, delayMs]);
-  return state;
+  const q = useValidation(key, delayMs);
+  if (q.error) {
+    const forKey = q.asked;
+    return { forKey, result: null, error: errorMessage(q.error), pending: forKey !== key };
+  }
+  const forKey = q.data?.forKey ?? null;
+  return { forKey, result: q.data?.result ?? null, error: null, pending: forKey !== key || q.isPlaceholderData };
 }

@@ -1,33 +1,21 @@
 /** `/layers/`: the signed-in user's saved layers, newest first, with open, download and delete. */
-import { useCallback, useEffect, useState } from "react";
+import { useState } from "react";
 import { Link } from "react-router";
-import { api, errorMessage } from "../api/client";
-import type { LayerSummary, Paged } from "../api/types";
-import { formatDate, ModeBadge } from "../app/ui";
+import { api } from "../api/client";
+import { useDeleteLayer, useLayers } from "../api/queries";
+import { ErrorNote, formatDate, ModeBadge } from "../app/ui";
 
 const PAGE_SIZE = 25;
 
 export function LayersPage() {
   const [page, setPage] = useState(1);
-  const [data, setData] = useState<Paged<LayerSummary> | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<number | null>(null);
+  const list = useLayers({ page, page_size: PAGE_SIZE });
+  const deletion = useDeleteLayer();
+  const data = list.data;
+  const error = deletion.error ?? list.error;
 
-  const load = useCallback(() => {
-    setError(null);
-    api.listLayers({ page, page_size: PAGE_SIZE }).then(setData, (e) => setError(errorMessage(e)));
-  }, [page]);
-  useEffect(load, [load]);
-
-  const remove = async (id: number) => {
-    try {
-      await api.deleteLayer(id);
-      setConfirming(null);
-      load();
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  };
+  const remove = (id: number) => deletion.mutate(id, { onSuccess: () => setConfirming(null) });
 
   const pages = data ? Math.max(1, Math.ceil(data.count / PAGE_SIZE)) : 1;
   return (
@@ -38,11 +26,7 @@ export function LayersPage() {
           New layer
         </Link>
       </div>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorNote error={error} />
       {!data && !error && <p className="muted">Loading…</p>}
       {data && data.count === 0 && (
         <p className="empty">
@@ -88,7 +72,7 @@ export function LayersPage() {
                   </a>
                   {confirming === l.id ? (
                     <>
-                      <button type="button" className="btn btn-small btn-danger" onClick={() => void remove(l.id)} aria-label={`Confirm deleting ${l.name}`}>
+                      <button type="button" className="btn btn-small btn-danger" onClick={() => remove(l.id)} aria-label={`Confirm deleting ${l.name}`}>
                         Confirm delete
                       </button>
                       <button type="button" className="btn btn-small" onClick={() => setConfirming(null)} aria-label="Keep it">

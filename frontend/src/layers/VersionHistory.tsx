@@ -5,10 +5,12 @@
  * added and changed nodes outlined) or restore it, which saves it again as
  * the newest version.
  */
-import { useEffect, useMemo, useState } from "react";
-import { api, errorMessage } from "../api/client";
+import { useMemo, useState } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { api } from "../api/client";
+import { keys, useLayerVersions, useRestoreVersion } from "../api/queries";
 import type { LayerSaved, LayerVersion, LayerVersionDetail } from "../api/types";
-import { formatDate } from "../app/ui";
+import { ErrorNote, formatDate } from "../app/ui";
 import { GraphView } from "../editor/GraphView";
 import { changeHeadline, touchedNodes } from "./versionText";
 
@@ -39,45 +41,35 @@ export function VersionHistory({
   currentVersion: number;
   onRestored: (layer: LayerSaved) => void;
 }) {
-  const [versions, setVersions] = useState<LayerVersion[] | null>(null);
+  const qc = useQueryClient();
+  const list = useLayerVersions(layerId, currentVersion);
+  const restoring = useRestoreVersion(layerId);
+  const versions = list.data;
   const [viewing, setViewing] = useState<LayerVersionDetail | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const [viewError, setViewError] = useState<unknown>(null);
+  const error = viewError ?? restoring.error ?? list.error;
+  const busy = restoring.isPending;
   // Stable per version: a new set each render would hand React Flow new nodes, which it
   // hides until it measures them again (and it does not when their size is unchanged).
   const highlight = useMemo(() => (viewing ? touchedNodes(viewing) : undefined), [viewing]);
 
-  useEffect(() => {
-    let live = true;
-    api.layerVersions(layerId).then(
-      (v) => live && setVersions(v),
-      (e) => live && setError(errorMessage(e)),
-    );
-    return () => {
-      live = false;
-    };
-  }, [layerId, currentVersion]);
-
   const view = async (v: number) => {
-    setError(null);
+    setViewError(null);
+    restoring.reset();
     try {
-      setViewing(await api.layerVersion(layerId, v));
+      setViewing(await qc.fetchQuery({ queryKey: keys.layerVersion(layerId, v), queryFn: () => api.layerVersion(layerId, v) }));
     } catch (e) {
-      setError(errorMessage(e));
+      setViewError(e);
     }
   };
-  const restore = async (v: number) => {
-    setBusy(true);
-    setError(null);
-    try {
-      const layer = await api.restoreLayerVersion(layerId, v);
-      setViewing(null);
-      onRestored(layer);
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
+  const restore = (v: number) => {
+    setViewError(null);
+    restoring.mutate(v, {
+      onSuccess: (layer) => {
+        setViewing(null);
+        onRestored(layer);
+      },
+    });
   };
 
   return (
@@ -85,11 +77,7 @@ export function VersionHistory({
       <h2 id="hist-h" className="panel-title">
         History
       </h2>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorNote error={error} />
       {!versions && !error && <p className="muted">Loading…</p>}
       <ol className="version-list">
         {versions?.map((v) => (

@@ -1,5 +1,7 @@
-// The candidate's graph drawn read-only by the editor's GraphView, with the
-// nodes also listed as text (readable by screen readers and in print).
+/**
+ * The candidate's graph drawn read-only by the editor's GraphView, with the
+ * nodes also listed as text (readable by screen readers and in print).
+ */
 
 import type { GraphDocument } from "../api/types";
 import { GraphView } from "../editor/GraphView";
@@ -26,7 +28,7 @@ export function CandidateGraph({
                 {n.id} = {n.op}({n.inputs.join(", ")}
                 {n.params ? `; ${Object.entries(n.params).map(([k, v]) => `${k}=${v}`).join(", ")}` : ""})
               </code>
-              {n.id === document.output ? <span className="lab-muted small"> output</span> : null}
+              {n.id === document.output ? <span className="muted small"> output</span> : null}
             </li>
           ))}
         </ol>

@@ -1,11 +1,13 @@
-// The candidate table: every candidate of the search, sortable by any
-// column, filterable by status and rejection reason, virtualized so 10,000
-// rows cost the same as 30. Rows link to the candidate view; a box on each
-// row selects it for the side-by-side comparison; the user picks the columns.
+/**
+ * The candidate table: every candidate of the search, sortable by any
+ * column, filterable by status and rejection reason, virtualized so 10,000
+ * rows cost the same as 30. Rows link to the candidate view; a box on each
+ * row selects it for the side-by-side comparison; the user picks the columns.
+ */
 
 import { useEffect, useMemo, useRef, useState } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import type { CandidateSummary } from "../api/searches";
+import type { CandidateSummary } from "../api/types";
 import type { ProgressInfo, SearchState } from "./store";
 import { ALWAYS_SHOWN, allColumns, gridTemplate, loadHidden, saveHidden, visibleColumns, type ColumnKey } from "./tableColumns";
 
@@ -91,14 +93,16 @@ export function CandidateTable({
   const [reason, setReason] = useState("");
   const scroller = useRef<HTMLDivElement | null>(null);
 
+  // The state is mutated in place; `version` moves with every change, so the memos read it.
   const reasons = useMemo(() => {
+    void version;
     const set = new Set<string>();
     for (const c of state.candidates.values()) if (c.rejection_reason) set.add(c.rejection_reason);
     return [...set].sort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [version, state]);
 
   const rows = useMemo(() => {
+    void version;
     const out: CandidateSummary[] = [];
     for (const id of state.order) {
       const c = state.candidates.get(id);
@@ -118,9 +122,11 @@ export function CandidateTable({
       return b.id - a.id;
     });
     return out;
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [version, state, status, reason, sortKey, desc]);
 
+  // TanStack Virtual hands back fresh functions each render, which the React Compiler
+  // cannot memoize; this app is not compiled with it, so the warning has no effect here.
+  // eslint-disable-next-line react-hooks/incompatible-library
   const virtualizer = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scroller.current,
@@ -147,8 +153,8 @@ export function CandidateTable({
   };
 
   return (
-    <section className="lab-panel candidates" aria-labelledby="cand-title">
-      <div className="lab-panel-head">
+    <section className="card candidates" aria-labelledby="cand-title">
+      <div className="card-head">
         <h2 id="cand-title">Candidates</h2>
         <div className="cand-filters">
           <label>
@@ -173,7 +179,7 @@ export function CandidateTable({
               ))}
             </select>
           </label>
-          <span className="lab-muted small" aria-live="polite" data-testid="row-count">
+          <span className="muted small" aria-live="polite" data-testid="row-count">
             {rows.length} shown
           </span>
           <details className="col-chooser">
@@ -306,7 +312,7 @@ function Cell({
       return (
         <span role="cell">
           <span className={`badge badge-${c.status}`}>{c.status}</span>
-          {c.rejection_reason ? <span className="lab-muted small"> {c.rejection_reason}</span> : null}
+          {c.rejection_reason ? <span className="muted small"> {c.rejection_reason}</span> : null}
         </span>
       );
     case "mean_score":

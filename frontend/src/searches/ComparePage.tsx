@@ -1,10 +1,14 @@
-// Candidates side by side (/searches/<id>/compare/?ids=3,1,7): scores in one
-// table with the best of each row marked, every training curve overlaid on
-// one chart, and each candidate's formula and graph in a column of its own.
+/**
+ * Candidates side by side (/searches/<id>/compare/?ids=3,1,7): scores in one
+ * table with the best of each row marked, every training curve overlaid on
+ * one chart, and each candidate's formula and graph in a column of its own.
+ */
 
-import { useEffect, useMemo, useState } from "react";
+import { useMemo } from "react";
 import { Link, useParams, useSearchParams } from "react-router";
-import { errorMessage, searchesApi, type CandidateDetail } from "../api/searches";
+import { useCandidates } from "../api/queries";
+import type { CandidateDetail } from "../api/types";
+import { ErrorNote } from "../app/ui";
 import { CandidateGraph } from "./CandidateGraph";
 import { useChart, type ChartOption } from "./charts";
 import { COMPARE_COLORS, compareCurveSeries, parseCompareIds, scoreRows } from "./compare";
@@ -18,62 +22,46 @@ export function ComparePage() {
   const { searchId } = useParams();
   const [params] = useSearchParams();
   const ids = useMemo(() => parseCompareIds(params.get("ids")), [params]);
-  const [cands, setCands] = useState<CandidateDetail[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    let alive = true;
-    setCands(null);
-    setError(null);
-    Promise.all(ids.map((id) => searchesApi.candidate(id))).then(
-      (list) => alive && setCands(list),
-      (e) => alive && setError(errorMessage(e)),
-    );
-    return () => {
-      alive = false;
-    };
-  }, [ids]);
+  const { data: cands, error } = useCandidates(ids);
 
   const back = (
-    <p className="lab-muted small">
+    <p className="muted small">
       <Link to="/searches/">Searches</Link> / <Link to={`/searches/${searchId}/`}>#{searchId}</Link> / compare
     </p>
   );
   if (ids.length < 1)
     return (
-      <div className="lab-page searches">
+      <div className="searches">
         {back}
         <p role="alert">Nothing to compare: select candidates in the search's table first.</p>
       </div>
     );
   if (error)
     return (
-      <div className="lab-page searches">
+      <div className="searches">
         {back}
-        <p role="alert" className="lab-error">
-          {error}
-        </p>
+        <ErrorNote error={error} />
       </div>
     );
   if (!cands)
     return (
-      <div className="lab-page searches">
+      <div className="searches">
         <p aria-busy="true">Loading candidates…</p>
       </div>
     );
 
   const rows = scoreRows(cands);
   return (
-    <div className="lab-page searches compare">
+    <div className="searches compare">
       <header>
         {back}
         <h1>Compare {cands.length} candidates</h1>
       </header>
 
-      <section className="lab-panel" aria-labelledby="cmp-scores-title">
+      <section className="card" aria-labelledby="cmp-scores-title">
         <h2 id="cmp-scores-title">Scores</h2>
         <div className="compare-scroll">
-          <table className="lab-table compact compare-scores" aria-labelledby="cmp-scores-title">
+          <table className="data-table compact compare-scores" aria-labelledby="cmp-scores-title">
             <thead>
               <tr>
                 <th scope="col">architecture</th>
@@ -101,22 +89,22 @@ export function ComparePage() {
             </tbody>
           </table>
         </div>
-        <p className="lab-muted small">Bold: the best of the row. Scores are validation accuracy on the proxy task.</p>
+        <p className="muted small">Bold: the best of the row. Scores are validation accuracy on the proxy task.</p>
       </section>
 
-      <section className="lab-panel" aria-labelledby="cmp-curves-title">
+      <section className="card" aria-labelledby="cmp-curves-title">
         <h2 id="cmp-curves-title">Training curves</h2>
         <OverlaidCurves cands={cands} />
       </section>
 
       <section aria-label="Formulas and graphs" className="compare-columns">
         {cands.map((c, i) => (
-          <article key={c.id} className="lab-panel compare-card" aria-labelledby={`cmp-${c.id}`}>
+          <article key={c.id} className="card compare-card" aria-labelledby={`cmp-${c.id}`}>
             <h2 id={`cmp-${c.id}`}>
               <span className="swatch" data-color={i % COMPARE_COLORS.length} aria-hidden="true" />
               <Link to={`/candidates/${c.id}/`}>Candidate #{c.id}</Link>
             </h2>
-            <p className="lab-muted small">
+            <p className="muted small">
               {c.status}
               {c.rejection_reason ? ` (${c.rejection_reason})` : ""} · {c.mutation}
               {c.parent_id ? ` of #${c.parent_id}` : ""} · mode {c.mode}
@@ -162,7 +150,7 @@ function OverlaidCurves({ cands }: { cands: CandidateDetail[] }) {
   const ref = useChart(option);
   return (
     <>
-      {series.length === 0 ? <p className="lab-muted">None of these candidates recorded a training curve.</p> : null}
+      {series.length === 0 ? <p className="muted">None of these candidates recorded a training curve.</p> : null}
       <div
         ref={ref}
         className={`chart${series.length === 0 ? " is-empty" : ""}`}
@@ -170,7 +158,7 @@ function OverlaidCurves({ cands }: { cands: CandidateDetail[] }) {
         aria-label={`Validation accuracy against step: ${series.map((s) => s.name).join(", ")}`}
         data-series={series.length}
       />
-      <p className="lab-muted small">A colour per candidate; solid, dashed and dotted lines for the architectures.</p>
+      <p className="muted small">A colour per candidate; solid, dashed and dotted lines for the architectures.</p>
     </>
   );
 }

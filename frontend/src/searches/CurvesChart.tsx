@@ -1,8 +1,10 @@
-// Training curves of one candidate: validation accuracy (and loss on a
-// second axis) against step, one line per architecture.
+/**
+ * Training curves of one candidate: validation accuracy (and loss on a
+ * second axis) against step, one line per architecture.
+ */
 
 import { useMemo } from "react";
-import type { CurvePoint } from "../api/searches";
+import type { CurvePoint } from "../api/types";
 import { useChart, type ChartOption } from "./charts";
 
 export function CurvesChart({ curves }: { curves: Record<string, CurvePoint[]> }) {
@@ -18,7 +20,7 @@ export function CurvesChart({ curves }: { curves: Record<string, CurvePoint[]> }
         { type: "value", name: "accuracy", min: 0, max: 1 },
         { type: "value", name: "loss", scale: true, splitLine: { show: false } },
       ],
-      series: archs.flatMap((arch) => [
+      series: Object.keys(curves).flatMap((arch) => [
         {
           name: `${arch} accuracy`,
           type: "line",
@@ -35,10 +37,9 @@ export function CurvesChart({ curves }: { curves: Record<string, CurvePoint[]> }
         },
       ]),
     }),
-    // eslint-disable-next-line react-hooks/exhaustive-deps
     [curves],
   );
   const ref = useChart(option);
-  if (archs.length === 0) return <p className="lab-muted">No training curves recorded.</p>;
+  if (archs.length === 0) return <p className="muted">No training curves recorded.</p>;
   return <div ref={ref} className="chart" role="img" aria-label={`Training curves for ${archs.join(", ")}`} />;
 }

@@ -1,6 +1,8 @@
-// The search's funnel as narrowing bars: drawn → passed the static checks →
-// sent to training (what the budget counts) → stable → evaluated, with what
-// left at each step. Redrawn live from `search.funnel` events.
+/**
+ * The search's funnel as narrowing bars: drawn → passed the static checks →
+ * sent to training (what the budget counts) → stable → evaluated, with what
+ * left at each step. Redrawn live from `search.funnel` events.
+ */
 
 import { barPercent, funnelStages, type Funnel } from "./funnel";
 
@@ -15,13 +17,13 @@ export function FunnelChart({ funnel, budget, ended = false }: Props) {
   const stages = funnel ? funnelStages(funnel, ended) : [];
   const max = stages[0]?.count ?? 0;
   return (
-    <section className="lab-panel funnel" aria-labelledby="funnel-title">
-      <div className="lab-panel-head">
+    <section className="card funnel" aria-labelledby="funnel-title">
+      <div className="card-head">
         <h2 id="funnel-title">Funnel</h2>
-        <span className="lab-muted small">free checks cost no budget</span>
+        <span className="muted small">free checks cost no budget</span>
       </div>
       {!funnel ? (
-        <p className="lab-muted">This search kept no funnel (it is older than the funnel).</p>
+        <p className="muted">This search kept no funnel (it is older than the funnel).</p>
       ) : (
         <ol className="funnel-list" aria-label="Funnel">
           {stages.map((s) => (
@@ -36,7 +38,7 @@ export function FunnelChart({ funnel, budget, ended = false }: Props) {
               <div className="funnel-row">
                 <span className="funnel-label">
                   {s.label}
-                  {s.budget ? <span className="lab-muted small"> (budget {s.count} / {budget})</span> : null}
+                  {s.budget ? <span className="muted small"> (budget {s.count} / {budget})</span> : null}
                 </span>
                 <span className="funnel-track" aria-hidden="true">
                   <span className={`funnel-bar bar-${s.key}`} style={{ width: `${barPercent(s.count, max)}%` }} />

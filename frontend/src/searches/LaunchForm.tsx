@@ -1,18 +1,15 @@
-// The launch form (/searches/new/): pick a preset, adjust the main settings,
-// choose seed layers from saved designs and the reference layers, and start.
-// Fields are checked here first; the server's own error lands on its field.
+/**
+ * The launch form (/searches/new/): pick a preset, adjust the main settings,
+ * choose seed layers from saved designs and the reference layers, and start.
+ * Fields are checked here first; the server's own error lands on its field.
+ */
 
-import { useEffect, useMemo, useState, type FormEvent, type ReactNode } from "react";
+import { useMemo, useState, type FormEvent, type ReactNode } from "react";
 import { useNavigate } from "react-router";
-import {
-  ApiError,
-  errorMessage,
-  searchesApi,
-  type LayerSummary,
-  type PresetJson,
-  type ReferenceLayer,
-} from "../api/searches";
-import type { SearchEstimate } from "../api/types";
+import { ApiError, errorMessage } from "../api/client";
+import { useCreateSearch, useLayers, usePresets, useReferenceLayers, useSearchEstimate } from "../api/queries";
+import type { Preset, SearchEstimate } from "../api/types";
+import { ErrorNote } from "../app/ui";
 import { estimateText } from "./estimate";
 import {
   ARCHITECTURES,
@@ -45,7 +42,7 @@ function Field({
       <label htmlFor={id}>{label}</label>
       {children}
       {hint ? (
-        <span className="lab-muted small" id={`${id}-hint`}>
+        <span className="muted small" id={`${id}-hint`}>
           {hint}
         </span>
       ) : null}
@@ -85,29 +82,23 @@ const EMPTY: LaunchFormValues = {
 
 export function LaunchPage() {
   const navigate = useNavigate();
-  const [presets, setPresets] = useState<PresetJson[] | null>(null);
-  const [layers, setLayers] = useState<LayerSummary[]>([]);
-  const [references, setReferences] = useState<ReferenceLayer[]>([]);
+  const presetsQuery = usePresets();
+  const presets = presetsQuery.data ?? null;
+  const layers = useLayers({ page: 1, page_size: 200 }).data?.items ?? [];
+  const references = useReferenceLayers().data ?? [];
+  const creating = useCreateSearch();
+  const submitting = creating.isPending;
   const [values, setValues] = useState<LaunchFormValues>(EMPTY);
   const [errors, setErrors] = useState<FieldErrors>({});
   const [formError, setFormError] = useState<string | null>(null);
-  const [submitting, setSubmitting] = useState(false);
 
-  useEffect(() => {
-    searchesApi.presets().then(
-      (ps) => {
-        setPresets(ps);
-        const first = ps.find((p) => p.name === "cpu-quick") ?? ps[0];
-        if (first) setValues(valuesFromPreset(first, { ...EMPTY, name: `${first.name} search` }));
-      },
-      (e) => setFormError(`Could not load presets: ${errorMessage(e)}`),
-    );
-    searchesApi.layers().then(
-      (p) => setLayers(p.items),
-      () => undefined,
-    );
-    searchesApi.referenceLayers().then(setReferences, () => undefined);
-  }, []);
+  // The form starts from cpu-quick (or the first preset) once the presets are in.
+  const [prefilled, setPrefilled] = useState(false);
+  if (presets && !prefilled) {
+    setPrefilled(true);
+    const first = presets.find((p) => p.name === "cpu-quick") ?? presets[0];
+    if (first) setValues(valuesFromPreset(first, { ...EMPTY, name: `${first.name} search` }));
+  }
 
   const preset = useMemo(() => presets?.find((p) => p.name === values.preset) ?? null, [presets, values.preset]);
   const estimate = useEstimate(values, preset);
@@ -142,9 +133,8 @@ export function LaunchPage() {
       return;
     }
     if (!preset) return;
-    setSubmitting(true);
     try {
-      const detail = await searchesApi.create({
+      const detail = await creating.mutateAsync({
         name: values.name.trim(),
         preset: values.preset,
         overrides: buildOverrides(values, preset.config),
@@ -160,8 +150,6 @@ export function LaunchPage() {
         setErrors({ [field]: errorMessage(err) });
         document.getElementById(`f-${field}`)?.focus();
       } else setFormError(errorMessage(err));
-    } finally {
-      setSubmitting(false);
     }
   };
 
@@ -188,13 +176,10 @@ export function LaunchPage() {
   );
 
   return (
-    <div className="lab-page searches launch">
+    <div className="searches launch">
       <h1>New search</h1>
-      {formError ? (
-        <p role="alert" className="lab-error">
-          {formError}
-        </p>
-      ) : null}
+      {presetsQuery.error ? <ErrorNote error={presetsQuery.error}>Could not load presets: </ErrorNote> : null}
+      <ErrorNote>{formError}</ErrorNote>
       {!presets ? (
         <p aria-busy="true">Loading presets…</p>
       ) : (
@@ -212,7 +197,7 @@ export function LaunchPage() {
                     onChange={() => choosePreset(p.name)}
                   />
                   <strong>{p.name}</strong>
-                  <span className="lab-muted small">{p.description}</span>
+                  <span className="muted small">{p.description}</span>
                 </label>
               ))}
             </div>
@@ -323,7 +308,7 @@ export function LaunchPage() {
 
           <fieldset>
             <legend>Seed layers (optional)</legend>
-            <p className="lab-muted small">
+            <p className="muted small">
               Seeds enter the first population as they are; the rest of it is random.
               Most random layers fail the rejection protocols: in a measured 50-candidate
               cpu-quick search from random layers alone, all 50 did. Seed a small search with
@@ -335,7 +320,7 @@ export function LaunchPage() {
                   Saved designs
                 </label>
                 {layers.length === 0 ? (
-                  <p className="lab-muted small">No saved layers yet.</p>
+                  <p className="muted small">No saved layers yet.</p>
                 ) : (
                   <select
                     id="f-seeds"
@@ -369,7 +354,7 @@ export function LaunchPage() {
                         disabled={r.mode === "B" && values.mode === "S"}
                         onChange={() => toggle("seed_references", r.slug)}
                       />{" "}
-                      {r.name} <span className="lab-muted small">({r.mode})</span>
+                      {r.name} <span className="muted small">({r.mode})</span>
                     </label>
                   ))}
                 </div>
@@ -402,7 +387,7 @@ export function LaunchPage() {
             </Field>
             {preset ? (
               <details>
-                <summary className="lab-muted small">The preset's full configuration</summary>
+                <summary className="muted small">The preset's full configuration</summary>
                 <pre className="config-json">{JSON.stringify(preset.config, null, 2)}</pre>
               </details>
             ) : null}
@@ -425,27 +410,12 @@ export function LaunchPage() {
  * The server's estimate for the search the form describes, refreshed 400 ms
  * after the last change; null while the form cannot be sent as it stands.
  */
-function useEstimate(values: LaunchFormValues, preset: PresetJson | null): SearchEstimate | null {
-  const [estimate, setEstimate] = useState<SearchEstimate | null>(null);
+function useEstimate(values: LaunchFormValues, preset: Preset | null): SearchEstimate | null {
   const body = useMemo(() => {
     if (!preset || Object.keys(validateLaunch(values, preset.config)).length) return null;
     return JSON.stringify({ preset: preset.name, overrides: buildOverrides(values, preset.config) });
   }, [values, preset]);
-  useEffect(() => {
-    if (body === null) {
-      setEstimate(null);
-      return;
-    }
-    const ctrl = new AbortController();
-    const timer = window.setTimeout(() => {
-      searchesApi.estimate(JSON.parse(body), ctrl.signal).then(setEstimate, () => setEstimate(null));
-    }, 400);
-    return () => {
-      window.clearTimeout(timer);
-      ctrl.abort();
-    };
-  }, [body]);
-  return estimate;
+  return useSearchEstimate(body);
 }
 
 function RuntimeBox({ estimate, steps }: { estimate: SearchEstimate | null; steps: number | undefined }) {
@@ -461,7 +431,7 @@ function RuntimeBox({ estimate, steps }: { estimate: SearchEstimate | null; step
           <p data-testid="estimate-time">{text.time}</p>
         </>
       ) : (
-        <p className="lab-muted small">The estimate appears when the settings above are complete.</p>
+        <p className="muted small">The estimate appears when the settings above are complete.</p>
       )}
     </section>
   );

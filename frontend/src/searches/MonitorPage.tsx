@@ -1,11 +1,14 @@
-// The live monitor of one search (/searches/<id>/): status and connection,
-// progress with time left, throughput and workers, controls, the Pareto
-// scatter, the tournament feed and the candidate table. All of it redraws
-// from one coalesced snapshot, at most every ~150 ms.
+/**
+ * The live monitor of one search (/searches/<id>/): status and connection,
+ * progress with time left, throughput and workers, controls, the Pareto
+ * scatter, the tournament feed and the candidate table. All of it redraws
+ * from one coalesced snapshot, at most every ~150 ms.
+ */
 
 import { useEffect, useMemo, useState, useSyncExternalStore } from "react";
 import { Link, useNavigate, useParams } from "react-router";
-import { errorMessage, searchesApi } from "../api/searches";
+import { useCloneSearch, useControlSearch } from "../api/queries";
+import { ErrorNote } from "../app/ui";
 import { CandidateTable } from "./CandidateTable";
 import { compareUrl, MAX_COMPARED } from "./compare";
 import { FunnelChart } from "./FunnelChart";
@@ -26,12 +29,14 @@ const CONNECTION_LABEL: Record<ConnectionState, string> = {
   failed: "Disconnected",
 };
 
-function useNow(ms: number): void {
-  const [, setTick] = useState(0);
+/** The time now, moved on every `ms`: render reads the clock from state, never Date.now. */
+function useNow(ms: number): number {
+  const [now, setNow] = useState(Date.now);
   useEffect(() => {
-    const t = setInterval(() => setTick((n) => n + 1), ms);
+    const t = setInterval(() => setNow(Date.now()), ms);
     return () => clearInterval(t);
   }, [ms]);
+  return now;
 }
 
 export function MonitorPage() {
@@ -50,10 +55,14 @@ function Monitor({ searchId }: { searchId: number }) {
   }, [store]);
   const snap = useSyncExternalStore(store.subscribe, store.getSnapshot);
   const { state, detail, connection } = snap;
-  useNow(2000); // re-render now and then so time left and throughput move between events
-  const now = Date.now() - snap.clockOffsetMs; // on the server's clock, like finished_at
-  const [actionError, setActionError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  // The clock ticks now and then so time left and throughput move between events; each
+  // snapshot brings it forward too. On the server's clock, like finished_at.
+  const clock = useNow(2000);
+  const now = Math.max(clock, snap.publishedAt) - snap.clockOffsetMs;
+  const controlling = useControlSearch(searchId);
+  const cloning = useCloneSearch(searchId);
+  const actionError = controlling.error ?? cloning.error;
+  const busy = controlling.isPending || cloning.isPending;
 
   const architectures = useMemo(() => {
     if (detail?.architectures?.length) return detail.architectures;
@@ -74,17 +83,15 @@ function Monitor({ searchId }: { searchId: number }) {
 
   if (snap.error && !detail) {
     return (
-      <div className="lab-page searches">
-        <p role="alert" className="lab-error">
-          Could not load the search: {snap.error}
-        </p>
+      <div className="searches">
+        <ErrorNote>Could not load the search: {snap.error}</ErrorNote>
         <Link to="/searches/">Back to searches</Link>
       </div>
     );
   }
   if (!detail || snap.loading) {
     return (
-      <div className="lab-page searches">
+      <div className="searches">
         <p aria-busy="true">Loading search…</p>
       </div>
     );
@@ -107,28 +114,13 @@ function Monitor({ searchId }: { searchId: number }) {
   const frac = budget > 0 ? Math.min(1, finished / budget) : 0;
   const bestId = state.rerank?.[0]?.candidate_id ?? bestCandidate(state) ?? detail.best?.id ?? null;
 
-  const control = async (action: "pause" | "resume" | "stop") => {
-    setBusy(true);
-    setActionError(null);
-    try {
-      store.setDetail(await searchesApi.control(searchId, action));
-    } catch (e) {
-      setActionError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
+  const control = (action: "pause" | "resume" | "stop") => {
+    cloning.reset();
+    controlling.mutate(action, { onSuccess: (d) => store.setDetail(d) });
   };
-  const clone = async () => {
-    setBusy(true);
-    setActionError(null);
-    try {
-      const d = await searchesApi.clone(searchId, { name: `${detail.name} (clone)` });
-      navigate(`/searches/${d.id}/`);
-    } catch (e) {
-      setActionError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
+  const clone = () => {
+    controlling.reset();
+    cloning.mutate({ name: `${detail.name} (clone)` }, { onSuccess: (d) => navigate(`/searches/${d.id}/`) });
   };
 
   const canPause = status === "running" || status === "queued";
@@ -136,14 +128,14 @@ function Monitor({ searchId }: { searchId: number }) {
   const canStop = status === "running" || status === "queued" || status === "paused";
 
   return (
-    <div className="lab-page searches monitor">
+    <div className="searches monitor">
       <header className="monitor-head">
         <div>
-          <p className="lab-muted small">
+          <p className="muted small">
             <Link to="/searches/">Searches</Link> / #{detail.id}
           </p>
           <h1>{detail.name}</h1>
-          <p className="lab-muted small">
+          <p className="muted small">
             preset {detail.preset} · mode {detail.mode} ·{" "}
             <span data-testid="search-strategy">{detail.strategy === "random" ? "random search" : "evolution"}</span> · seed{" "}
             {detail.seed} · {architectures.join(", ")}
@@ -153,7 +145,7 @@ function Monitor({ searchId }: { searchId: number }) {
           <span className={`badge badge-${status}`} data-testid="search-status">
             {statusText.label}
           </span>
-          <span className="lab-muted small" data-testid="search-status-detail">
+          <span className="muted small" data-testid="search-status-detail">
             {statusText.detail}
           </span>
           <span
@@ -170,7 +162,7 @@ function Monitor({ searchId }: { searchId: number }) {
         </div>
       </header>
 
-      <section className="lab-panel progress-panel" aria-label="Progress">
+      <section className="card progress-panel" aria-label="Progress">
         <div
           className="progress"
           role="progressbar"
@@ -209,10 +201,10 @@ function Monitor({ searchId }: { searchId: number }) {
           </div>
         </dl>
         <div className="controls" role="group" aria-label="Search controls">
-          <button type="button" onClick={() => void control("pause")} disabled={busy || !canPause}>
+          <button type="button" onClick={() => control("pause")} disabled={busy || !canPause}>
             Pause
           </button>
-          <button type="button" onClick={() => void control("resume")} disabled={busy || !canResume}>
+          <button type="button" onClick={() => control("resume")} disabled={busy || !canResume}>
             Resume
           </button>
           <button
@@ -220,13 +212,13 @@ function Monitor({ searchId }: { searchId: number }) {
             className="danger"
             onClick={() => {
               if (window.confirm("Stop this search now? Queued candidates will not start and running evaluations are abandoned."))
-                void control("stop");
+                control("stop");
             }}
             disabled={busy || !canStop}
           >
             Stop
           </button>
-          <button type="button" onClick={() => void clone()} disabled={busy}>
+          <button type="button" onClick={() => clone()} disabled={busy}>
             Clone
           </button>
           {bestId !== null ? (
@@ -235,11 +227,7 @@ function Monitor({ searchId }: { searchId: number }) {
             </Link>
           ) : null}
         </div>
-        {actionError ? (
-          <p role="alert" className="lab-error">
-            {actionError}
-          </p>
-        ) : null}
+        <ErrorNote error={actionError} />
       </section>
 
       <div className="monitor-grid">
@@ -256,7 +244,7 @@ function Monitor({ searchId }: { searchId: number }) {
         </div>
       </div>
       {state.rerank && state.rerank.length ? (
-        <section className="lab-panel" aria-labelledby="rerank-title">
+        <section className="card" aria-labelledby="rerank-title">
           <h2 id="rerank-title">Re-ranking</h2>
           <ol>
             {state.rerank.map((r) => (

@@ -1,6 +1,8 @@
-// Scatter of evaluated candidates for a chosen pair of architectures, with
-// the Pareto front highlighted and connected. With one architecture it plots
-// score against candidate number, and the running best as the "front".
+/**
+ * Scatter of evaluated candidates for a chosen pair of architectures, with
+ * the Pareto front highlighted and connected. With one architecture it plots
+ * score against candidate number, and the running best as the "front".
+ */
 
 import { useEffect, useMemo, useRef, useState } from "react";
 import { rejectionReasons, type SearchState } from "./store";
@@ -47,7 +49,9 @@ export function ParetoChart({ state, version: liveVersion, architectures, onOpen
   const [yArch, setY] = useState(architectures[1] ?? architectures[0] ?? "");
   const single = architectures.length < 2 || xArch === yArch;
 
+  // `version` changes whenever the state (mutated in place) changes, so the memos read it.
   const { points, front } = useMemo(() => {
+    void version;
     const pts: ScorePoint[] = [];
     let index = 0;
     for (const id of state.order) {
@@ -64,24 +68,20 @@ export function ParetoChart({ state, version: liveVersion, architectures, onOpen
       }
     }
     return { points: pts, front: single ? runningBest(pts) : paretoFront(pts) };
-    // `version` changes whenever the state (mutated in place) changes
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [version, xArch, yArch, single, state]);
 
   // only while nothing is on the chart: what the search is doing instead
-  const empty = useMemo(
-    () =>
-      points.length === 0
-        ? emptyChartMessage(0, {
-            status: state.status,
-            counts: state.counts,
-            reasons: rejectionReasons(state),
-            funnel: state.funnel,
-          })
-        : null,
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-    [version, points.length, state],
-  );
+  const empty = useMemo(() => {
+    void version;
+    return points.length === 0
+      ? emptyChartMessage(0, {
+          status: state.status,
+          counts: state.counts,
+          reasons: rejectionReasons(state),
+          funnel: state.funnel,
+        })
+      : null;
+  }, [version, points.length, state]);
 
   const rest = useMemo(() => {
     const frontIds = new Set(front.map((p) => p.id));
@@ -153,8 +153,8 @@ export function ParetoChart({ state, version: liveVersion, architectures, onOpen
   });
 
   return (
-    <section className="lab-panel pareto" aria-labelledby="pareto-title">
-      <div className="lab-panel-head">
+    <section className="card pareto" aria-labelledby="pareto-title">
+      <div className="card-head">
         <h2 id="pareto-title">Pareto front</h2>
         {architectures.length > 1 ? (
           <div className="pareto-axes">
@@ -194,7 +194,7 @@ export function ParetoChart({ state, version: liveVersion, architectures, onOpen
       />
       {empty ? null : (
         <div className="chart-foot">
-          <p className="lab-muted small">
+          <p className="muted small">
             {points.length} evaluated · {front.length} on the {single ? "best-so-far line" : "front"} · click a point to
             open the candidate
           </p>

@@ -1,9 +1,13 @@
-// The signed-in user's searches (/searches/), newest first, with status,
-// progress against the budget and the best layer so far.
+/**
+ * The signed-in user's searches (/searches/), newest first, with status,
+ * progress against the budget and the best layer so far.
+ */
 
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { Link } from "react-router";
-import { errorMessage, searchesApi, type Paged, type SearchSummary } from "../api/searches";
+import { useSearches } from "../api/queries";
+import type { SearchSummary } from "../api/types";
+import { ErrorNote } from "../app/ui";
 import { FINISHED_STATUSES } from "./eta";
 import { searchStatusText } from "./status";
 import "./searches.css";
@@ -18,46 +22,26 @@ function finished(s: SearchSummary): number {
 
 export function SearchesListPage() {
   const [page, setPage] = useState(1);
-  const [data, setData] = useState<Paged<SearchSummary> | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    let alive = true;
-    const load = () =>
-      searchesApi.list(page, PAGE_SIZE).then(
-        (d) => alive && (setData(d), setError(null)),
-        (e) => alive && setError(errorMessage(e)),
-      );
-    void load();
-    const t = setInterval(load, 5000); // statuses move while the list is open
-    return () => {
-      alive = false;
-      clearInterval(t);
-    };
-  }, [page]);
+  const { data, error } = useSearches({ page, page_size: PAGE_SIZE }); // polled: statuses move while the list is open
 
   const pages = data ? Math.max(1, Math.ceil(data.count / PAGE_SIZE)) : 1;
   return (
-    <div className="lab-page searches">
+    <div className="searches">
       <div className="page-head">
         <h1>Searches</h1>
         <Link className="btn btn-primary button-link" to="/searches/new/">
           New search
         </Link>
       </div>
-      {error ? (
-        <p role="alert" className="lab-error">
-          {error}
-        </p>
-      ) : null}
+      <ErrorNote error={error} />
       {!data ? (
         <p aria-busy="true">Loading…</p>
       ) : data.items.length === 0 ? (
-        <p className="lab-muted">
+        <p className="muted">
           No searches yet. <Link to="/searches/new/">Launch one</Link> from a preset.
         </p>
       ) : (
-        <table className="lab-table" aria-label="Your searches">
+        <table className="data-table" aria-label="Your searches">
           <thead>
             <tr>
               <th scope="col">Name</th>
@@ -79,11 +63,11 @@ export function SearchesListPage() {
                   </td>
                   <td>
                     <span className={`badge badge-${s.status}`}>{searchStatusText(s.status, s.stage, s.reason).label}</span>{" "}
-                    <span className="lab-muted small">{searchStatusText(s.status, s.stage, s.reason).detail}</span>
+                    <span className="muted small">{searchStatusText(s.status, s.stage, s.reason).detail}</span>
                   </td>
                   <td>
                     {s.preset}
-                    {s.strategy === "random" ? <span className="lab-muted small"> · random search</span> : null}
+                    {s.strategy === "random" ? <span className="muted small"> · random search</span> : null}
                   </td>
                   <td>{s.mode}</td>
                   <td>

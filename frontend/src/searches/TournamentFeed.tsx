@@ -1,5 +1,7 @@
-// The latest tournaments: who competed, who was on the front, who won, and
-// the child its mutation produced, newest first.
+/**
+ * The latest tournaments: who competed, who was on the front, who won, and
+ * the child its mutation produced, newest first.
+ */
 
 import type { TournamentEntry } from "./store";
 
@@ -57,14 +59,14 @@ function Chip({ id, kind, onOpen }: { id: number; kind: string; onOpen: (id: num
 
 export function TournamentFeed({ feed, onOpen }: Props) {
   return (
-    <section className="lab-panel feed" aria-labelledby="feed-title">
-      <div className="lab-panel-head">
+    <section className="card feed" aria-labelledby="feed-title">
+      <div className="card-head">
         <h2 id="feed-title">Tournaments</h2>
-        <span className="lab-muted small">latest {feed.length}</span>
+        <span className="muted small">latest {feed.length}</span>
       </div>
       <Legend />
       {feed.length === 0 ? (
-        <p className="lab-muted">No tournament yet: the first candidates are random or seeds.</p>
+        <p className="muted">No tournament yet: the first candidates are random or seeds.</p>
       ) : (
         <ol className="feed-list" aria-label="Tournament feed">
           {feed.map((t) => {

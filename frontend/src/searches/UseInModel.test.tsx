@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup, render, screen } from "@testing-library/react";
+import { QueryClientProvider } from "@tanstack/react-query";
 import { createMemoryRouter, RouterProvider } from "react-router";
+import { createQueryClient } from "../api/queries";
 import { CandidatePage } from "./CandidatePage";
 import { USE_IN_MODEL_LINES, UseInModel } from "./UseInModel";
 import { cand } from "./testData";
@@ -48,7 +50,11 @@ describe("UseInModel", () => {
     const router = createMemoryRouter([{ path: "/candidates/:candidateId/", element: <CandidatePage /> }], {
       initialEntries: ["/candidates/7/"],
     });
-    render(<RouterProvider router={router} />);
+    render(
+      <QueryClientProvider client={createQueryClient()}>
+        <RouterProvider router={router} />
+      </QueryClientProvider>,
+    );
     const code = await screen.findByTestId("use-in-model");
     expect(code.textContent).toContain("model, n = replace_norm_act(model)");
     expect(screen.getByText("Download bundle.zip")).toBeTruthy();

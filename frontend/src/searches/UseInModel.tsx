@@ -1,9 +1,10 @@
-// "Use it in your model" on the candidate page: the lines that swap the
-// downloaded layer into a user's own network. Every exported layer.py carries
-// replace_norm_act (search_engine/norm_swap.py is its one source); the bundle's
-// README says the same in more words.
+/**
+ * "Use it in your model" on the candidate page: the lines that swap the
+ * downloaded layer into a user's own network. Every exported layer.py carries
+ * replace_norm_act (search_engine/norm_swap.py is its one source); the bundle's
+ * README says the same in more words.
+ */
 
-import "./useInModel.css";
 
 export const USE_IN_MODEL_LINES = [
   "from layer import replace_norm_act   # layer.py from the bundle",
@@ -13,12 +14,12 @@ export const USE_IN_MODEL_LINES = [
 
 export function UseInModel() {
   return (
-    <section className="lab-panel" aria-labelledby="use-in-model-title">
+    <section className="card" aria-labelledby="use-in-model-title">
       <h2 id="use-in-model-title">Use it in your model</h2>
       <pre className="use-in-model" data-testid="use-in-model">
         <code>{USE_IN_MODEL_LINES.join("\n")}</code>
       </pre>
-      <p className="lab-muted small">
+      <p className="muted small">
         <code>n</code> counts the BatchNorm2d + ReLU pairs replaced; the layer&apos;s own non-linearity takes the
         ReLU&apos;s place. Your model is left as it was: train the returned one. A BatchNorm2d without a ReLU after it
         stays, unless you pass <code>lone_norm=&quot;affine&quot;</code> (the affine step alone) or{" "}

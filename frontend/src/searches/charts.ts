@@ -1,5 +1,7 @@
-// ECharts, tree-shaken: only the chart types and components the searches
-// pages draw, and the canvas renderer (cheap with 10,000 scatter points).
+/**
+ * ECharts, tree-shaken: only the chart types and components the searches
+ * pages draw, and the canvas renderer (cheap with 10,000 scatter points).
+ */
 
 import { useEffect, useRef } from "react";
 import * as echarts from "echarts/core";
@@ -37,7 +39,9 @@ export function useChart(
   const ref = useRef<HTMLDivElement | null>(null);
   const chart = useRef<echarts.ECharts | null>(null);
   const clickRef = useRef(onClick);
-  clickRef.current = onClick;
+  useEffect(() => {
+    clickRef.current = onClick;
+  }, [onClick]);
 
   useEffect(() => {
     const el = ref.current;

@@ -1,6 +1,8 @@
-// Comparing candidates side by side: which ids the page was asked for, the
-// scores as one table (best per row marked), and every training curve on one
-// chart (a colour per candidate, a line style per architecture).
+/**
+ * Comparing candidates side by side: which ids the page was asked for, the
+ * scores as one table (best per row marked), and every training curve on one
+ * chart (a colour per candidate, a line style per architecture).
+ */
 
 import type { CandidateSummary, CurvePoint } from "../api/types";
 

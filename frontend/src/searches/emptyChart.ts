@@ -1,6 +1,8 @@
-// What the Pareto chart says while it has no point to draw: what the search
-// is doing (waiting to start, candidates in training, everything rejected so
-// far), in words, instead of bare axes.
+/**
+ * What the Pareto chart says while it has no point to draw: what the search
+ * is doing (waiting to start, candidates in training, everything rejected so
+ * far), in words, instead of bare axes.
+ */
 
 import type { Funnel } from "./funnel";
 

@@ -1,6 +1,8 @@
-// The launch form's runtime box in words: how many candidates will really
-// train at once on this lab, and how long the search takes, from the costs
-// measured on this lab's workers (POST /api/searches/estimate).
+/**
+ * The launch form's runtime box in words: how many candidates will really
+ * train at once on this lab, and how long the search takes, from the costs
+ * measured on this lab's workers (POST /api/searches/estimate).
+ */
 
 import type { SearchEstimate } from "../api/types";
 import { formatDuration } from "./eta";

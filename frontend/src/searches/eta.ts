@@ -1,5 +1,7 @@
-// Throughput and time-left estimates for the monitor: finished candidates per
-// minute over a sliding window, and the remaining budget divided by it.
+/**
+ * Throughput and time-left estimates for the monitor: finished candidates per
+ * minute over a sliding window, and the remaining budget divided by it.
+ */
 
 export const FINISHED_STATUSES = new Set(["evaluated", "rejected", "failed", "lost"]);
 

@@ -1,6 +1,8 @@
-// The search's funnel (INTERFACES section 4, SearchDetail.funnel): where its
-// layers went, from drawn to evaluated. The server's JSON may come with its
-// keys in any order (PostgreSQL's jsonb), so order is ours: FUNNEL_KEYS.
+/**
+ * The search's funnel (INTERFACES section 4, SearchDetail.funnel): where its
+ * layers went, from drawn to evaluated. The server's JSON may come with its
+ * keys in any order (PostgreSQL's jsonb), so order is ours: FUNNEL_KEYS.
+ */
 
 export const FUNNEL_KEYS = [
   "drawn",

@@ -1,15 +1,12 @@
-// Glue between the event stream and React: loads the detail and a candidate
-// snapshot, opens the stream after the detail's last_seq, coalesces incoming
-// events into batches applied at most every ~150 ms, and publishes a snapshot
-// for useSyncExternalStore. One instance per monitored search.
+/**
+ * Glue between the event stream and React: loads the detail and a candidate
+ * snapshot, opens the stream after the detail's last_seq, coalesces incoming
+ * events into batches applied at most every ~150 ms, and publishes a snapshot
+ * for useSyncExternalStore. One instance per monitored search.
+ */
 
-import {
-  fetchAllCandidates,
-  searchSocketUrl,
-  searchesApi,
-  type LabEvent,
-  type SearchDetail,
-} from "../api/searches";
+import { api } from "../api/client";
+import type { LabEvent, SearchDetail } from "../api/types";
 import { Coalescer } from "./scheduler";
 import { applyEvents, emptyState, loadSnapshot, type SearchState } from "./store";
 import { SearchStream, type ConnectionState } from "./stream";
@@ -28,6 +25,8 @@ export interface MonitorSnapshot {
    * server timestamps, so "now" must be on the server's clock too.
    */
   clockOffsetMs: number;
+  /** When this snapshot was published (client clock): render reads the time from here, not Date.now. */
+  publishedAt: number;
 }
 
 declare global {
@@ -85,6 +84,7 @@ export class MonitorStore {
       error: this.error,
       loading: this.loading,
       clockOffsetMs: this.clockOffsetMs ?? 0,
+      publishedAt: Date.now(),
     };
   }
 
@@ -113,10 +113,10 @@ export class MonitorStore {
     this.disposed = false;
     const current = () => gen === this.generation && !this.disposed;
     try {
-      const detail = await searchesApi.detail(this.searchId);
+      const detail = await api.getSearch(this.searchId);
       if (!current()) return;
       this.detail = detail;
-      const candidates = await fetchAllCandidates(this.searchId);
+      const candidates = await api.allCandidates(this.searchId);
       if (!current()) return;
       loadSnapshot(this.state, detail, candidates);
       this.loading = false;
@@ -131,8 +131,8 @@ export class MonitorStore {
     }
     const stream = new SearchStream({
       lastSeq: this.state.lastSeq,
-      url: (after) => searchSocketUrl(this.searchId, after),
-      fetchAfter: (after) => searchesApi.events(this.searchId, after),
+      url: (after) => api.searchSocketUrl(this.searchId, after),
+      fetchAfter: (after) => api.searchEvents(this.searchId, after, 500),
       onEvents: (events) => this.coalescer.push(...events),
       onState: (s) => {
         if (s === "connected" && stream.connections > 1) this.reconnects++;
@@ -166,7 +166,7 @@ export class MonitorStore {
 
   async refreshDetail(): Promise<void> {
     try {
-      const d = await searchesApi.detail(this.searchId);
+      const d = await api.getSearch(this.searchId);
       if (this.disposed) return;
       this.detail = d;
       this.publish();

@@ -1,9 +1,11 @@
-// "Open in editor": hands a candidate's graph to the editor page. The
-// document goes to sessionStorage under `lab.editor.import` and the editor is
-// opened with `?from_candidate=<id>`, so the editor can use either the
-// stored document or fetch GET /api/candidates/<id> itself.
+/**
+ * "Open in editor": hands a candidate's graph to the editor page. The
+ * document goes to sessionStorage under `lab.editor.import` and the editor is
+ * opened with `?from_candidate=<id>`, so the editor can use either the
+ * stored document or fetch GET /api/candidates/<id> itself.
+ */
 
-import type { CandidateDetail } from "../api/searches";
+import type { CandidateDetail } from "../api/types";
 
 export const EDITOR_IMPORT_KEY = "lab.editor.import";
 

@@ -1,5 +1,7 @@
-// Pareto front of evaluated candidates for a pair of architectures (both
-// scores maximised), and the 1-D fallback when a search has one architecture.
+/**
+ * Pareto front of evaluated candidates for a pair of architectures (both
+ * scores maximised), and the 1-D fallback when a search has one architecture.
+ */
 
 export interface ScorePoint {
   id: number;

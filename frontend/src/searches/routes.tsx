@@ -1,6 +1,8 @@
-// Routes of the searches pages, mounted by the app shell (src/app/App.tsx)
-// as children of "/". The monitor and candidate pages pull in ECharts, so
-// they load as separate chunks.
+/**
+ * Routes of the searches pages, mounted by the app shell (src/app/App.tsx)
+ * as children of "/". The monitor and candidate pages pull in ECharts, so
+ * they load as separate chunks.
+ */
 
 import { lazy, Suspense, type ReactNode } from "react";
 import type { RouteObject } from "react-router";

@@ -1,6 +1,8 @@
-// Coalesces a stream of items into batches flushed at most once per interval,
-// so a burst of thousands of websocket events costs one state update and one
-// React render instead of one per event.
+/**
+ * Coalesces a stream of items into batches flushed at most once per interval,
+ * so a burst of thousands of websocket events costs one state update and one
+ * React render instead of one per event.
+ */
 
 export interface TimerApi {
   setTimeout: (fn: () => void, ms: number) => unknown;

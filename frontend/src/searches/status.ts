@@ -1,5 +1,7 @@
-// What a search's status means in words: the status itself, and a line that
-// says why (for an ended search) or what is happening (for a live one).
+/**
+ * What a search's status means in words: the status itself, and a line that
+ * says why (for an ended search) or what is happening (for a live one).
+ */
 
 export interface StatusText {
   /** The status as shown on its badge. */

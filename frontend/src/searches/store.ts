@@ -1,13 +1,15 @@
-// Folds the search event stream (docs/INTERFACES.md section 5) into the state
-// the monitor draws: candidates by id, counts, population, tournament feed,
-// per-candidate progress. Events are applied strictly in seq order, each once;
-// events that arrive ahead of a gap wait until the gap is filled.
-//
-// The state is mutated in place and `version` is bumped on every change: with
-// 10,000 candidates copying maps per event would dominate, and the React side
-// only re-renders when a coalesced batch bumps the version.
+/**
+ * Folds the search event stream (docs/INTERFACES.md section 5) into the state
+ * the monitor draws: candidates by id, counts, population, tournament feed,
+ * per-candidate progress. Events are applied strictly in seq order, each once;
+ * events that arrive ahead of a gap wait until the gap is filled.
+ *
+ * The state is mutated in place and `version` is bumped on every change: with
+ * 10,000 candidates copying maps per event would dominate, and the React side
+ * only re-renders when a coalesced batch bumps the version.
+ */
 
-import type { CandidateSummary, LabEvent, SearchDetail } from "../api/searches";
+import type { CandidateSummary, LabEvent, SearchDetail } from "../api/types";
 import { FINISHED_STATUSES } from "./eta";
 import { orderFunnel, type Funnel } from "./funnel";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { LabEvent } from "../api/searches";
+import type { LabEvent } from "../api/types";
 import { SearchStream, type ConnectionState, type SocketLike } from "./stream";
 import { ev } from "./testData";
 

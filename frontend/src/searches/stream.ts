@@ -1,11 +1,13 @@
-// The monitor's connection to ws/searches/<id>/: connects with `after=<last
-// seq>` so the server replays what we missed, reconnects with exponential
-// backoff after any drop, drops duplicates, and when a seq jumps ahead it
-// fills the gap from GET /api/searches/<id>/events before going on. It hands
-// the consumer a gap-free, duplicate-free, ordered sequence of stored events,
-// plus ephemeral progress events (seq null) as they come.
+/**
+ * The monitor's connection to ws/searches/<id>/: connects with `after=<last
+ * seq>` so the server replays what we missed, reconnects with exponential
+ * backoff after any drop, drops duplicates, and when a seq jumps ahead it
+ * fills the gap from GET /api/searches/<id>/events before going on. It hands
+ * the consumer a gap-free, duplicate-free, ordered sequence of stored events,
+ * plus ephemeral progress events (seq null) as they come.
+ */
 
-import type { LabEvent } from "../api/searches";
+import type { LabEvent } from "../api/types";
 
 export type ConnectionState = "connecting" | "connected" | "reconnecting" | "closed" | "failed";
 

@@ -1,6 +1,8 @@
-// The candidate table's columns: which exist for a search (one per
-// architecture), which the user has hidden, and the CSS grid they make.
-// The id and the selection box always show.
+/**
+ * The candidate table's columns: which exist for a search (one per
+ * architecture), which the user has hidden, and the CSS grid they make.
+ * The id and the selection box always show.
+ */
 
 export type ColumnKey = "id" | "status" | "mean_score" | "mutation" | "parent_id" | "worker" | "formula" | `arch:${string}`;
 

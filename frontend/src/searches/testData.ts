@@ -1,5 +1,7 @@
-// Builders for candidate summaries and events used by the unit tests.
-import type { CandidateSummary, LabEvent } from "../api/searches";
+/**
+ * Builders for candidate summaries and events used by the unit tests.
+ */
+import type { CandidateSummary, LabEvent } from "../api/types";
 
 export function cand(id: number, patch: Partial<CandidateSummary> = {}): CandidateSummary {
   return {

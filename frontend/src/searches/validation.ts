@@ -1,7 +1,9 @@
-// Client-side checks of the launch form, so obvious mistakes are shown next
-// to their field before anything is sent. The server re-validates everything.
+/**
+ * Client-side checks of the launch form, so obvious mistakes are shown next
+ * to their field before anything is sent. The server re-validates everything.
+ */
 
-import type { SearchConfigJson } from "../api/searches";
+import type { SearchConfigJson } from "../api/types";
 
 export const ARCHITECTURES = ["resnet50", "mobilenetv2", "efficientnet_b0"] as const;
 export const DATASETS = ["synthetic", "digits", "cifar10"] as const;
