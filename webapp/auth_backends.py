@@ -10,6 +10,7 @@ on the request for the form or API to show.
 from __future__ import annotations
 
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
@@ -17,7 +18,8 @@ from webapp.services.throttle import Throttled, client_address, login_check, log
 
 
 class ThrottledModelBackend(ModelBackend):
-    def authenticate(self, request: HttpRequest | None, username=None, password=None, **kwargs):  # noqa: ANN001, ANN003
+    def authenticate(self, request: HttpRequest | None, username: str | None = None, password: str | None = None,
+                     **kwargs: object) -> AbstractBaseUser | None:
         client = client_address(request)
         try:
             login_check(username=username, client=client)

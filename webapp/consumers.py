@@ -15,6 +15,7 @@ import asyncio
 import logging
 from urllib.parse import parse_qs
 
+from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from redis.exceptions import RedisError
@@ -41,7 +42,7 @@ class SearchEventsConsumer(AsyncJsonWebsocketConsumer):
     last_seq: int = 0
     accepted: bool = False
 
-    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         """Run the consumer; when Redis goes away, close the socket cleanly (4503) instead of erroring."""
         try:
             await super().__call__(scope, receive, send)
@@ -52,7 +53,7 @@ class SearchEventsConsumer(AsyncJsonWebsocketConsumer):
                 await send({"type": "websocket.accept"})
             await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN})
 
-    async def accept(self, subprotocol=None, headers=None) -> None:  # noqa: ANN001
+    async def accept(self, subprotocol: str | None = None, headers: list[tuple[bytes, bytes]] | None = None) -> None:
         await super().accept(subprotocol, headers)
         self.accepted = True
 
@@ -105,7 +106,7 @@ class SearchEventsConsumer(AsyncJsonWebsocketConsumer):
             except CHANNEL_LAYER_DOWN:
                 pass  # the group's keys expire with Redis's own (channel layer) expiry
 
-    async def receive_json(self, content, **kwargs) -> None:
+    async def receive_json(self, content: object, **kwargs: object) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":
             # A ping also closes a gap at the tail (a push lost with no event after it).
             await self._send_stored(up_to=None)
@@ -114,7 +115,7 @@ class SearchEventsConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "error", "payload": {
             "code": "invalid_message", "message": 'The only client message is {"type": "ping"}.'}})
 
-    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: object) -> None:
         if text_data is None:
             await self.send_json({"type": "error", "payload": {
                 "code": "invalid_message", "message": "Send JSON text frames."}})

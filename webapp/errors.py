@@ -6,6 +6,8 @@ Each carries the ``code`` the client sees in ``{"error": {"code", "message",
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class LabError(Exception):
     status = 400
@@ -35,7 +37,7 @@ class NotFound(LabError):
     status = 404
     code = "not_found"
 
-    def __init__(self, message: str = "Not found.", **kwargs) -> None:
+    def __init__(self, message: str = "Not found.", **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
 
 

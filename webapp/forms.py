@@ -12,7 +12,7 @@ class _ThrottleMessage:
 
     request = None
 
-    def clean(self):  # noqa: ANN201
+    def clean(self) -> dict:
         try:
             return super().clean()
         except ValidationError:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
@@ -62,10 +63,10 @@ def _secure(scope: dict, headers: dict[bytes, bytes]) -> bool:
 class SameOriginValidator:
     """ASGI middleware for websockets: deny a handshake whose Origin is not the site's own (or trusted)."""
 
-    def __init__(self, application) -> None:  # noqa: ANN001
+    def __init__(self, application: ASGI3Application) -> None:
         self.application = application
 
-    async def __call__(self, scope, receive, send):  # noqa: ANN001, ANN204
+    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         headers = {name.lower(): value for name, value in scope.get("headers", [])}
         origin = headers.get(b"origin", b"").decode("latin-1")
         host = headers.get(b"host", b"").decode("latin-1")

@@ -44,11 +44,16 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psutil
 import pytest
+
+if TYPE_CHECKING:
+    import psycopg
+    from websockets.sync.client import ClientConnection
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_LINE = "The layer lab is running at"
@@ -118,7 +123,7 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
-def _admin_connection(url: str):  # noqa: ANN202 - a psycopg connection
+def _admin_connection(url: str) -> psycopg.Connection:
     """Autocommit connection to the server's ``postgres`` database (the named one may not exist yet)."""
     import psycopg
 
@@ -326,7 +331,7 @@ class LabServer:
         cookies = "; ".join(f"{name}={value}" for name, value in http.cookies.items())
         return {"Cookie": cookies}
 
-    def ws_connect(self, http: httpx.Client, path: str, *, timeout: float = 30):  # noqa: ANN201
+    def ws_connect(self, http: httpx.Client, path: str, *, timeout: float = 30) -> ClientConnection:
         """A ``websockets.sync`` connection to ``path`` (e.g. ``/ws/searches/1/?after=0``) as ``http``'s user."""
         from websockets.sync.client import connect
 

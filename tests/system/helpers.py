@@ -12,11 +12,15 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
 from tests.support.lab_server import LabServer
+
+T = TypeVar("T")
 
 FINAL_STATUSES = ("finished", "stopped", "failed")
 
@@ -77,7 +81,8 @@ def stored_events(http: httpx.Client, search_id: int) -> list[dict]:
             return events
 
 
-def wait_for(predicate, *, timeout: float, what: str, lab: LabServer | None = None, interval: float = 0.3):  # noqa: ANN001, ANN201
+def wait_for(predicate: Callable[[], T], *, timeout: float, what: str, lab: LabServer | None = None,
+             interval: float = 0.3) -> T:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()

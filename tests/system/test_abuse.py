@@ -20,14 +20,19 @@ from __future__ import annotations
 import json
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis.strategies import SearchStrategy
 
 from tests.support.lab_server import LabServer, _new_lab
 from tests.system.helpers import launch, record_figures, tiny_overrides
+
+if TYPE_CHECKING:  # schemathesis is imported when the fuzzing runs
+    from schemathesis import Case
 
 pytestmark = [pytest.mark.system, pytest.mark.slow, pytest.mark.abuse]
 
@@ -114,17 +119,17 @@ def test_fuzzing_every_operation_from_the_schema_gives_no_5xx(lab: LabServer) ->
     assert total >= len(writes) * 20
 
 
-def _fuzz(strategy, label: str, examples: int, send) -> None:  # noqa: ANN001
+def _fuzz(strategy: SearchStrategy[Case], label: str, examples: int, send: Callable[[Case], None]) -> None:
     @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     @given(case=strategy)
-    def probe(case) -> None:  # noqa: ANN001
+    def probe(case: Case) -> None:
         send(case)
 
     probe()
 
 
-def _send(case, label: str, base_url: str, auth: dict, sent: dict, server_errors: list) -> None:  # noqa: ANN001
+def _send(case: Case, label: str, base_url: str, auth: dict, sent: dict, server_errors: list) -> None:
     response = case.call(base_url=base_url, headers=auth, timeout=30)
     sent[label] = sent.get(label, 0) + 1
     if response.status_code >= 500:

@@ -12,6 +12,7 @@ import importlib.util
 import io
 import json
 import sys
+import types
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -32,7 +33,7 @@ from tests.system.helpers import (
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
 
-def _import_layer(path: Path):  # noqa: ANN202
+def _import_layer(path: Path) -> types.ModuleType:
     spec = importlib.util.spec_from_file_location(f"downloaded_layer_{path.parent.name}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -40,7 +41,7 @@ def _import_layer(path: Path):  # noqa: ANN202
     return module
 
 
-def _layer_class(module) -> type[torch.nn.Module]:  # noqa: ANN001
+def _layer_class(module: types.ModuleType) -> type[torch.nn.Module]:
     classes = [v for v in vars(module).values()
                if isinstance(v, type) and issubclass(v, torch.nn.Module) and v.__module__ == module.__name__]
     assert classes, f"no nn.Module in {module.__file__}"

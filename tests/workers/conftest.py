@@ -19,9 +19,18 @@ from dataclasses import dataclass, field
 
 import pytest
 import redis
+from celery import Task
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from django.conf import settings
+from pytest_django.fixtures import SettingsWrapper
+
+from search_engine.config import EvalConfig
+from search_engine.graph import LayerGraph
+
+# What the fake engine's ``behaviour(graph, should_stop, progress)`` is given.
+StopCheck = Callable[[], bool]
+Progress = Callable[[dict], None]
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +56,7 @@ class Finished:
         self.counts: dict[str, int] = {}
         self._cond = threading.Condition()
 
-    def __call__(self, sender=None, task=None, **kwargs) -> None:  # noqa: ANN001, ANN003
+    def __call__(self, sender: object = None, task: Task | None = None, **kwargs: object) -> None:
         with self._cond:
             self.counts[task.name] = self.counts.get(task.name, 0) + 1
             self._cond.notify_all()
@@ -81,14 +90,14 @@ def real_worker() -> Iterator[Finished]:
 
 
 @pytest.fixture
-def celery_worker(broker: None, transactional_db: None, settings) -> Iterator[Finished]:  # noqa: ANN001
+def celery_worker(broker: None, transactional_db: None, settings: SettingsWrapper) -> Iterator[Finished]:
     """``real_worker()`` for the length of a test, with a quick heartbeat."""
     settings.LAB_HEARTBEAT_SECONDS = 0.2
     with real_worker() as finished:
         yield finished
 
 
-def close_worker_connections(**kwargs) -> None:  # noqa: ANN003
+def close_worker_connections(**kwargs: object) -> None:
     """Runs in the worker thread after each task: leave no connection that would block dropping the test DB."""
     from django.db import connections
 
@@ -120,13 +129,15 @@ class FakeEngine:
     devices: list[str] = field(default_factory=list)
     data_dirs: list[str | None] = field(default_factory=list)
 
-    def evaluate(self, graph, config, *, seed, device=None, progress=None, should_stop=None):  # noqa: ANN001, ANN201
+    def evaluate(self, graph: LayerGraph, config: EvalConfig, *, seed: int, device: str | None = None,
+                 progress: Progress | None = None, should_stop: StopCheck | None = None) -> FakeResult:
         self.calls.append(graph.canonical_hash())
         self.devices.append(device)
         self.data_dirs.append(config.data_dir)
         return FakeResult(self.behaviour(graph, should_stop, progress))
 
-    def rerank(self, graphs, config, *, seeds, steps, device=None, progress=None):  # noqa: ANN001, ANN201
+    def rerank(self, graphs: list[LayerGraph], config: EvalConfig, *, seeds: list[int], steps: int,
+               device: str | None = None, progress: Progress | None = None) -> list[dict]:
         self.calls.append("rerank")
         return [{"scores": {str(s): 0.7 for s in seeds}, "mean_score": 0.7, "mean": 0.7} for _ in graphs]
 

@@ -7,7 +7,8 @@ import logging
 import pytest
 from django.conf import settings
 
-from tests.workers.conftest import FakeEngine
+from search_engine.graph import LayerGraph
+from tests.workers.conftest import FakeEngine, Progress, StopCheck
 from webapp.services.candidates import EvaluationJob
 from workers import tasks
 
@@ -27,8 +28,8 @@ def test_a_stored_data_dir_is_ignored_for_the_hosts(engine: FakeEngine) -> None:
     assert engine.data_dirs == [str(settings.LAB_DATA_DIR)]
 
 
-def test_an_engine_exception_reaches_the_log_not_the_user(engine: FakeEngine, caplog) -> None:
-    def explode(graph, should_stop, progress):  # noqa: ANN001, ANN202
+def test_an_engine_exception_reaches_the_log_not_the_user(engine: FakeEngine, caplog: pytest.LogCaptureFixture) -> None:
+    def explode(graph: LayerGraph, should_stop: StopCheck, progress: Progress) -> dict:
         raise TypeError("secret detail at /srv/layerlab/app/search_engine/datasets.py")
 
     engine.behaviour = explode
@@ -52,7 +53,7 @@ def test_engine_failure_messages_name_no_source_location() -> None:
     bad = type(config).from_dict({**config.to_dict(), "dataset": "synthetic", "train_examples": 8,
                                   "val_examples": 8, "steps": 2, "quality_steps": 1, "stability_steps": 0})
 
-    def boom(_update):  # noqa: ANN001, ANN202
+    def boom(_update: dict) -> None:
         raise RuntimeError("shapes do not match")
 
     result = evaluate(load_reference("evonorm_s0"), bad, seed=0, device="cpu", progress=boom)

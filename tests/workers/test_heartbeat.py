@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from workers.heartbeat import Heartbeat
 
 
-def _wait(predicate, timeout: float = 5.0) -> bool:  # noqa: ANN001
+def _wait(predicate: Callable[[], object], timeout: float = 5.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

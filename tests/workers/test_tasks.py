@@ -5,14 +5,26 @@ from __future__ import annotations
 import os
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.utils import timezone
+from pytest_django.fixtures import SettingsWrapper
 
-from tests.workers.conftest import FakeEngine, Finished, evaluated, real_worker, wait_for
+from search_engine.graph import LayerGraph
+from tests.workers.conftest import (
+    FakeEngine,
+    Finished,
+    Progress,
+    StopCheck,
+    evaluated,
+    real_worker,
+    wait_for,
+)
 from webapp.models import Candidate, Event, RerankJob, Search
-from webapp.services import candidate_start
+from webapp.services import EvaluationJob, candidate_start
 from webapp.services.searches import search_create, search_stop
 from workers.celery_app import TASK_EVALUATE, TASK_REAP, app
 
@@ -21,7 +33,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SMALL = {"budget": 3, "parallel": 1, "population_size": 4, "tournament_size": 2, "rerank_top_k": 0, "rerank_keep": 0}
 
 
-def _search(user, **overrides) -> Search:  # noqa: ANN001
+def _search(user: User, **overrides: object) -> Search:
     return search_create(owner=user, name="t", preset="cpu-quick", overrides={**SMALL, **overrides}, seed=7)
 
 
@@ -47,7 +59,7 @@ def _assert_each_recorded_once(search: Search) -> None:
 
 
 def test_a_search_runs_to_the_end_and_a_duplicate_delivery_changes_nothing(
-    django_user_model, celery_worker: Finished, engine: FakeEngine,  # noqa: ANN001
+    django_user_model: type[User], celery_worker: Finished, engine: FakeEngine,
 ) -> None:
     user = django_user_model.objects.create_user("w1", password="pw-123456")
     search = _finished(_search(user))
@@ -71,11 +83,11 @@ def test_a_search_runs_to_the_end_and_a_duplicate_delivery_changes_nothing(
 
 
 def test_heartbeats_keep_a_long_evaluation_alive_and_progress_is_pushed(
-    django_user_model, celery_worker: Finished, engine: FakeEngine, settings,  # noqa: ANN001
+    django_user_model: type[User], celery_worker: Finished, engine: FakeEngine, settings: SettingsWrapper,
 ) -> None:
     beats: list = []
 
-    def slow(graph, should_stop, progress):  # noqa: ANN001, ANN202
+    def slow(graph: LayerGraph, should_stop: StopCheck, progress: Progress) -> dict:
         for step in range(5):
             progress({"arch": "resnet50", "stage": "train", "step": step, "total": 5, "loss": 1.0, "accuracy": 0.1})
             time.sleep(0.3)
@@ -91,11 +103,11 @@ def test_heartbeats_keep_a_long_evaluation_alive_and_progress_is_pushed(
 
 
 def test_stopping_the_search_aborts_the_running_evaluation(
-    django_user_model, celery_worker: Finished, engine: FakeEngine,  # noqa: ANN001
+    django_user_model: type[User], celery_worker: Finished, engine: FakeEngine,
 ) -> None:
     seen = {"stopped": False}
 
-    def until_stopped(graph, should_stop, progress):  # noqa: ANN001, ANN202
+    def until_stopped(graph: LayerGraph, should_stop: StopCheck, progress: Progress) -> dict:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if should_stop():
@@ -120,9 +132,9 @@ def test_stopping_the_search_aborts_the_running_evaluation(
 
 
 def test_an_engine_exception_is_recorded_as_a_failure_not_lost(
-    django_user_model, celery_worker: Finished, engine: FakeEngine,  # noqa: ANN001
+    django_user_model: type[User], celery_worker: Finished, engine: FakeEngine,
 ) -> None:
-    def broken(graph, should_stop, progress):  # noqa: ANN001, ANN202
+    def broken(graph: LayerGraph, should_stop: StopCheck, progress: Progress) -> dict:
         raise RuntimeError("CUDA error: an illegal memory access")
 
     engine.behaviour = broken
@@ -135,7 +147,7 @@ def test_an_engine_exception_is_recorded_as_a_failure_not_lost(
 
 
 def test_the_reaper_requeues_a_silent_attempt_which_is_then_evaluated_once(
-    django_user_model, broker, transactional_db, engine: FakeEngine, settings,  # noqa: ANN001
+    django_user_model: type[User], broker: None, transactional_db: None, engine: FakeEngine, settings: SettingsWrapper,
 ) -> None:
     settings.LAB_HEARTBEAT_TIMEOUT = 5
     app.control.purge()
@@ -159,13 +171,13 @@ def test_the_reaper_requeues_a_silent_attempt_which_is_then_evaluated_once(
 
 
 def test_past_the_attempt_cap_the_reaper_marks_the_candidate_lost(
-    django_user_model, celery_worker: Finished, engine: FakeEngine, settings,  # noqa: ANN001
+    django_user_model: type[User], celery_worker: Finished, engine: FakeEngine, settings: SettingsWrapper,
 ) -> None:
     settings.LAB_HEARTBEAT_TIMEOUT = 5
     settings.LAB_MAX_ATTEMPTS = 1
     stopped = {"seen": False}
 
-    def silent(graph, should_stop, progress):  # noqa: ANN001, ANN202
+    def silent(graph: LayerGraph, should_stop: StopCheck, progress: Progress) -> dict:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not should_stop():
             time.sleep(0.05)
@@ -194,7 +206,7 @@ def test_past_the_attempt_cap_the_reaper_marks_the_candidate_lost(
 
 
 def test_rerank_jobs_run_on_the_eval_queue(
-    django_user_model, celery_worker: Finished, engine: FakeEngine,  # noqa: ANN001
+    django_user_model: type[User], celery_worker: Finished, engine: FakeEngine,
 ) -> None:
     user = django_user_model.objects.create_user("w7", password="pw-123456")
     search = _finished(_search(user, budget=2, rerank_top_k=1, rerank_keep=1, rerank_seeds=2))
@@ -206,7 +218,7 @@ def test_rerank_jobs_run_on_the_eval_queue(
 
 
 def test_a_database_outage_at_start_puts_the_task_back_instead_of_dropping_it(
-    django_user_model, celery_worker: Finished, engine: FakeEngine, monkeypatch,  # noqa: ANN001
+    django_user_model: type[User], celery_worker: Finished, engine: FakeEngine, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from django.db import OperationalError
 
@@ -216,7 +228,7 @@ def test_a_database_outage_at_start_puts_the_task_back_instead_of_dropping_it(
     real_start = webapp.services.candidate_start
     failures = {"left": 4}  # more than one round of in-task retries
 
-    def flaky_start(**kwargs):  # noqa: ANN003, ANN202
+    def flaky_start(**kwargs: Any) -> EvaluationJob | None:
         if failures["left"]:
             failures["left"] -= 1
             raise OperationalError("could not connect to server")
@@ -233,7 +245,7 @@ def test_a_database_outage_at_start_puts_the_task_back_instead_of_dropping_it(
 
 
 def test_a_worker_without_its_device_hands_the_candidate_back_untouched(
-    django_user_model, celery_worker: Finished, engine: FakeEngine, monkeypatch, settings,  # noqa: ANN001
+    django_user_model: type[User], celery_worker: Finished, engine: FakeEngine, monkeypatch: pytest.MonkeyPatch, settings: SettingsWrapper,
 ) -> None:
     from workers import tasks
 
@@ -250,7 +262,7 @@ def test_a_worker_without_its_device_hands_the_candidate_back_untouched(
 
 
 def test_queued_work_whose_messages_the_broker_lost_runs_as_soon_as_a_control_worker_connects(
-    django_user_model, broker, transactional_db, engine: FakeEngine,  # noqa: ANN001
+    django_user_model: type[User], broker: None, transactional_db: None, engine: FakeEngine,
 ) -> None:
     """Issue 11, item 4: no beat, no reaper: the worker's (re)connection to the broker recovers queued work."""
     user = django_user_model.objects.create_user("lost", password="pw-123456")

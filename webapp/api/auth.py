@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
@@ -14,7 +15,7 @@ from webapp.services.tokens import token_authenticate
 class BearerTokenAuth(HttpBearer):
     """``Authorization: Bearer lab_...``; no CSRF check (no ambient credential)."""
 
-    def authenticate(self, request: HttpRequest, token: str):
+    def authenticate(self, request: HttpRequest, token: str) -> AbstractBaseUser | None:
         user = token_authenticate(secret=token)
         if user is not None:
             request.user = user
@@ -33,7 +34,7 @@ class SessionAuth(APIKeyCookie):
     def _get_key(self, request: HttpRequest) -> str | None:
         return request.COOKIES.get(self.param_name)
 
-    def authenticate(self, request: HttpRequest, key: str | None):
+    def authenticate(self, request: HttpRequest, key: str | None) -> AbstractBaseUser | None:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return None

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from webapp.api.layers import python_attachment
+from webapp.models import Candidate
 from webapp.selectors.candidates import candidate_detail, candidate_get
 from webapp.services import exports
 from webapp.services.bundles import candidate_bundle
@@ -43,6 +44,6 @@ def bundle(request: HttpRequest, candidate_id: int) -> HttpResponse:
     return response
 
 
-def _download_name(candidate) -> str:  # noqa: ANN001
+def _download_name(candidate: Candidate) -> str:
     """A candidate's layer has no name of its own: it is called after its search and number."""
     return f"{candidate.search.name} candidate {candidate.pk}"

@@ -13,6 +13,8 @@ import math
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest
+from django.utils.datastructures import MultiValueDict
 from ninja.parser import Parser
 
 from webapp.errors import InvalidInput, LabError
@@ -53,7 +55,7 @@ def check_storable(value: Any, *, depth: int = 0, where: str = "body") -> None:
 
 
 class StorableJsonParser(Parser):
-    def parse_body(self, request) -> Any:
+    def parse_body(self, request: HttpRequest) -> Any:
         # Django checks Content-Length against this limit; a chunked body has none.
         if len(request.body) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             raise LabError("The request body is too large.", code="too_large", status=413)
@@ -61,7 +63,7 @@ class StorableJsonParser(Parser):
         check_storable(data)
         return data
 
-    def parse_querydict(self, data, list_fields, request) -> dict:
+    def parse_querydict(self, data: MultiValueDict, list_fields: list[str], request: HttpRequest) -> dict:
         result = super().parse_querydict(data, list_fields, request)
         for key, value in result.items():
             check_storable(key, where="query")

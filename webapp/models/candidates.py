@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.backends.ddl_references import Statement
 from django.db.models import F, Q
 from django.db.models.expressions import OrderBy
 
@@ -33,7 +37,8 @@ class NullsOrderIndex(models.Index):
     left out; a modifier against SQLite's order cannot be indexed there and is refused.
     """
 
-    def create_sql(self, model, schema_editor, using="", **kwargs):
+    def create_sql(self, model: type[models.Model], schema_editor: BaseDatabaseSchemaEditor, using: str = "",
+                   **kwargs: Any) -> Statement:
         if schema_editor.connection.vendor != "sqlite":
             return super().create_sql(model, schema_editor, using=using, **kwargs)
         _path, args, kw = self.deconstruct()

@@ -27,7 +27,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TextIO
+from types import FrameType
+from typing import IO, TextIO
 
 _PR_SET_PDEATHSIG = 1
 try:
@@ -103,7 +104,7 @@ class Supervisor:
             self.out.write(f"{name:>7} | {message}\n")
             self.out.flush()
 
-    def _pump(self, name: str, stream) -> None:  # noqa: ANN001 - a binary pipe
+    def _pump(self, name: str, stream: IO[bytes]) -> None:
         for raw in iter(stream.readline, b""):
             self.say(raw.decode("utf-8", "replace").rstrip("\n"), name=name)
         stream.close()
@@ -149,7 +150,7 @@ class Supervisor:
     def install_signal_handlers(self) -> None:
         """SIGINT/SIGTERM request a clean stop; a second one makes the stop immediate."""
 
-        def handler(signum: int, frame) -> None:  # noqa: ANN001
+        def handler(signum: int, frame: FrameType | None) -> None:
             self._signal_count += 1
             self._stop.set()
 

@@ -7,6 +7,7 @@ For operators and scripts on the server itself; elsewhere a script can use
 from __future__ import annotations
 
 from argparse import ArgumentParser
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument("--name", default="script", help="what the token is for (default: script)")
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args: str, **options: Any) -> None:
         user = get_user_model().objects.filter(username=options["username"], is_active=True).first()
         if user is None:
             raise CommandError(f"no active user {options['username']!r}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import signal
 from argparse import ArgumentParser
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -47,7 +48,7 @@ class Command(BaseCommand):
         parser.add_argument("--loglevel", default="INFO")
         parser.add_argument("--dry-run", action="store_true", help="print the plan and exit")
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args: str, **options: Any) -> None:
         if options["slots_per_gpu"] < 1:
             raise CommandError("--slots-per-gpu must be >= 1")
         if options["cpu_slots"] < 0:

@@ -22,6 +22,7 @@ import signal
 import socket
 import sys
 from argparse import ArgumentParser
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -89,7 +90,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-migrate", action="store_true", help="skip migrations")
         parser.add_argument("--loglevel", default="INFO", help="log level of the workers (default INFO)")
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args: str, **options: Any) -> None:
         if options["eval_workers"] is not None and options["eval_workers"] < 0:
             raise CommandError("--eval-workers must be >= 0")
         if options["eval_threads"] is not None and options["eval_threads"] < 1:
