@@ -59,6 +59,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         raise pytest.UsageError("tests outside their tier:\n  " + "\n  ".join(missing))
 
 
+@pytest.fixture(scope="session")
+def settings_redis() -> Iterator[None]:
+    """The Redis the settings name, answering for the whole session: the embedded server (started
+    on ``EMBEDDED_REDIS_SOCKET`` if none answers, stopped at the end) or ``REDIS_URL`` (which must
+    answer). The web app's tests use it throughout, the worker tests as their broker."""
+    import redis
+    from django.conf import settings
+
+    if settings.EMBEDDED_REDIS:
+        from webapp.runtime.redis import ensure_embedded_redis
+
+        handle = ensure_embedded_redis(settings.EMBEDDED_REDIS_SOCKET)
+        yield
+        handle.stop()
+    else:
+        client = redis.Redis.from_url(settings.CHANNEL_REDIS_HOST)
+        assert client.ping(), f"REDIS_URL {settings.REDIS_URL} does not answer"
+        client.close()
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _processes_need_a_marker(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """An unmarked (fast-tier) test that starts a process fails, naming the marker it needs."""

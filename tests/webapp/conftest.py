@@ -11,27 +11,14 @@ import json
 from pathlib import Path
 
 import pytest
-import redis
-from django.conf import settings
 from django.test import Client
 
 EXAMPLES = Path("/work/shared/examples")
 
 
 @pytest.fixture(scope="session", autouse=True)
-def lab_redis():
-    """Make sure the Redis of the settings answers for the whole session."""
-    if settings.EMBEDDED_REDIS:
-        from webapp.runtime.redis import ensure_embedded_redis
-
-        handle = ensure_embedded_redis(settings.EMBEDDED_REDIS_SOCKET)
-        yield handle
-        handle.stop()
-    else:
-        client = redis.Redis.from_url(settings.CHANNEL_REDIS_HOST)
-        assert client.ping(), f"REDIS_URL {settings.REDIS_URL} does not answer"
-        client.close()
-        yield None
+def lab_redis(settings_redis: None) -> None:
+    """Every web app test has the Redis of the settings (``tests/conftest.py``'s ``settings_redis``)."""
 
 
 class SentTasks(list):

@@ -18,11 +18,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
-import redis
 from celery import Task
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
-from django.conf import settings
 from pytest_django.fixtures import SettingsWrapper
 
 from search_engine.config import EvalConfig
@@ -34,19 +32,8 @@ Progress = Callable[[dict], None]
 
 
 @pytest.fixture(scope="session")
-def broker() -> Iterator[None]:
-    """The Redis the settings name: the embedded one (started if needed) or ``REDIS_URL``."""
-    if settings.EMBEDDED_REDIS:
-        from webapp.runtime.redis import ensure_embedded_redis
-
-        handle = ensure_embedded_redis(settings.EMBEDDED_REDIS_SOCKET)
-        yield
-        handle.stop()
-    else:
-        client = redis.Redis.from_url(settings.CHANNEL_REDIS_HOST)
-        assert client.ping(), f"REDIS_URL {settings.REDIS_URL} does not answer"
-        client.close()
-        yield
+def broker(settings_redis: None) -> None:
+    """The Redis the settings name (``tests/conftest.py``'s ``settings_redis``), as the broker."""
 
 
 class Finished:
