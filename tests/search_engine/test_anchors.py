@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import pytest
 import torch
 from torch import nn
@@ -20,7 +22,7 @@ from search_engine.library import load_reference
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
+def _one_thread() -> Iterator[None]:
     """One torch thread: these tiny models run faster so, and other suites share the cores."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -44,7 +46,7 @@ class Marker(nn.Module):
 
 @pytest.mark.parametrize("arch", list(ARCHITECTURES))
 @pytest.mark.parametrize("factory", [bn_relu, gn_relu], ids=["bn_relu", "gn_relu"])
-def test_forward_shapes_train_crop_and_full_image(arch: str, factory) -> None:  # noqa: ANN001
+def test_forward_shapes_train_crop_and_full_image(arch: str, factory: Callable[[int], nn.Module]) -> None:
     model = build_anchor(arch, factory, **TINY)
     assert model(torch.randn(4, 3, 24, 24)).shape == (4, 10)
     model.eval()

@@ -8,6 +8,9 @@ import socket
 import tarfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pytest
@@ -100,7 +103,7 @@ def _image(index: int) -> np.ndarray:
     return img
 
 
-def _write_batch(path, labels, first_index: int) -> list[np.ndarray]:  # noqa: ANN001
+def _write_batch(path: Path, labels: list[int], first_index: int) -> list[np.ndarray]:
     """One file of records: a label byte, then 1024 red, 1024 green, 1024 blue bytes, row-major."""
     images = [_image(first_index + k) for k in range(len(labels))]
     with open(path, "wb") as fh:
@@ -109,7 +112,7 @@ def _write_batch(path, labels, first_index: int) -> list[np.ndarray]:  # noqa: A
     return images
 
 
-def _write_cifar(data_dir, per_file: int = 20) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+def _write_cifar(data_dir: Path, per_file: int = 20) -> tuple[np.ndarray, np.ndarray]:
     """Five training files (labels 0..9 repeated) and a test file; returns the training data."""
     root = data_dir / "cifar-10-batches-bin"
     root.mkdir(parents=True, exist_ok=True)
@@ -122,7 +125,7 @@ def _write_cifar(data_dir, per_file: int = 20) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(xs), np.array(ys)
 
 
-def test_a_binary_record_is_parsed_as_label_then_rgb_planes(tmp_path) -> None:  # noqa: ANN001
+def test_a_binary_record_is_parsed_as_label_then_rgb_planes(tmp_path: Path) -> None:
     images = _write_batch(tmp_path / "b.bin", [7, 0, 9], 5)
     x, y = read_cifar10_batch(tmp_path / "b.bin")
     assert x.shape == (3, 3, 32, 32) and x.dtype == np.uint8
@@ -133,7 +136,7 @@ def test_a_binary_record_is_parsed_as_label_then_rgb_planes(tmp_path) -> None:  
     assert x[1, 2, 3, 4] == raw[3073 + 1 + 1024 * 2 + 32 * 3 + 4]
 
 
-def test_cifar_validation_is_a_stratified_part_of_the_training_batches(tmp_path) -> None:  # noqa: ANN001
+def test_cifar_validation_is_a_stratified_part_of_the_training_batches(tmp_path: Path) -> None:
     x, y = _write_cifar(tmp_path)  # 100 training images, 10 per class
     d = load_cifar10(tmp_path)
     assert d.train_x.shape == (90, 3, 32, 32) and d.val_x.shape == (10, 3, 32, 32)
@@ -152,7 +155,7 @@ def test_cifar_validation_is_a_stratified_part_of_the_training_batches(tmp_path)
     assert not torch.equal(other.val_x, d.val_x)
 
 
-def test_cifar_never_reads_the_test_batch(tmp_path) -> None:  # noqa: ANN001
+def test_cifar_never_reads_the_test_batch(tmp_path: Path) -> None:
     _write_cifar(tmp_path)
     (tmp_path / "cifar-10-batches-bin" / "test_batch.bin").write_bytes(b"not a record")
     assert load_cifar10(tmp_path).val_x.shape[0] == 10
@@ -160,7 +163,7 @@ def test_cifar_never_reads_the_test_batch(tmp_path) -> None:  # noqa: ANN001
     assert load_cifar10(tmp_path).val_x.shape[0] == 10
 
 
-def test_cifar_missing_files_name_the_download_command(tmp_path) -> None:  # noqa: ANN001
+def test_cifar_missing_files_name_the_download_command(tmp_path: Path) -> None:
     with pytest.raises(DatasetError) as err:
         load_cifar10(tmp_path)
     assert "python -m search_engine data cifar10 --data-dir" in str(err.value)
@@ -171,7 +174,7 @@ def test_cifar_missing_files_name_the_download_command(tmp_path) -> None:  # noq
         load_cifar10(tmp_path)
 
 
-def test_a_truncated_cifar_file_is_an_error(tmp_path) -> None:  # noqa: ANN001
+def test_a_truncated_cifar_file_is_an_error(tmp_path: Path) -> None:
     _write_cifar(tmp_path)
     path = tmp_path / "cifar-10-batches-bin" / "data_batch_2.bin"
     path.write_bytes(path.read_bytes()[:-100])
@@ -183,12 +186,12 @@ def test_a_truncated_cifar_file_is_an_error(tmp_path) -> None:  # noqa: ANN001
         load_cifar10(tmp_path)
 
 
-def test_a_pickle_in_place_of_a_batch_is_refused_without_being_unpickled(tmp_path) -> None:  # noqa: ANN001
+def test_a_pickle_in_place_of_a_batch_is_refused_without_being_unpickled(tmp_path: Path) -> None:
     _write_cifar(tmp_path)
     marker = tmp_path / "unpickled"
 
     class Payload:
-        def __reduce__(self):  # noqa: ANN204 - what an attacker's pickle would run
+        def __reduce__(self) -> tuple[Callable[[], None], tuple]:  # what an attacker's pickle would run
             return (marker.touch, ())
 
     blob = pickle.dumps(Payload())
@@ -199,7 +202,7 @@ def test_a_pickle_in_place_of_a_batch_is_refused_without_being_unpickled(tmp_pat
     assert not marker.exists()
 
 
-def test_dataset_available(tmp_path) -> None:  # noqa: ANN001
+def test_dataset_available(tmp_path: Path) -> None:
     assert dataset_available("synthetic") and dataset_available("digits")
     assert not dataset_available("cifar10", tmp_path)
     assert not dataset_available("imagenet", tmp_path)
@@ -208,8 +211,8 @@ def test_dataset_available(tmp_path) -> None:  # noqa: ANN001
     assert dataset_available("cifar10", str(tmp_path))
 
 
-def test_loading_cifar_never_touches_the_network(tmp_path, monkeypatch) -> None:  # noqa: ANN001
-    def no_network(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+def test_loading_cifar_never_touches_the_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_network(*args: object, **kwargs: object) -> NoReturn:
         raise AssertionError("the network was used")
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
@@ -219,7 +222,7 @@ def test_loading_cifar_never_touches_the_network(tmp_path, monkeypatch) -> None:
     assert not (tmp_path / "nowhere").exists()
 
 
-def _archive(tmp_path, extra: bool = True):  # noqa: ANN001, ANN202
+def _archive(tmp_path: Path, extra: bool = True) -> tuple[Path, int, str, np.ndarray, np.ndarray]:
     """A tar.gz shaped like cifar-10-binary.tar.gz (tiny), plus hostile members."""
     src = tmp_path / "src"
     x, y = _write_cifar(src)
@@ -238,7 +241,7 @@ def _archive(tmp_path, extra: bool = True):  # noqa: ANN001, ANN202
     return path, len(data), hashlib.md5(data).hexdigest(), x, y
 
 
-def test_download_checks_the_archive_and_extracts_only_the_data_files(tmp_path) -> None:  # noqa: ANN001
+def test_download_checks_the_archive_and_extracts_only_the_data_files(tmp_path: Path) -> None:
     archive, size, md5, x, _ = _archive(tmp_path)
     dest = tmp_path / "data"
     root = download_cifar10(dest, url=archive.as_uri(), expected_bytes=size, expected_md5=md5)
@@ -250,7 +253,7 @@ def test_download_checks_the_archive_and_extracts_only_the_data_files(tmp_path) 
     assert dataset_available("cifar10", dest)
 
 
-def test_download_refuses_an_archive_with_another_size_or_md5(tmp_path) -> None:  # noqa: ANN001
+def test_download_refuses_an_archive_with_another_size_or_md5(tmp_path: Path) -> None:
     archive, size, md5, _, _ = _archive(tmp_path, extra=False)
     dest = tmp_path / "data"
     with pytest.raises(DatasetError, match="MD5"):
@@ -261,13 +264,13 @@ def test_download_refuses_an_archive_with_another_size_or_md5(tmp_path) -> None:
     assert sorted(p.name for p in dest.iterdir()) == []  # no archive or partial file left behind
 
 
-def test_download_uses_an_archive_already_in_place(tmp_path) -> None:  # noqa: ANN001
+def test_download_uses_an_archive_already_in_place(tmp_path: Path) -> None:
     archive, size, md5, _, _ = _archive(tmp_path, extra=False)
     dest = tmp_path / "data"
     dest.mkdir()
     (dest / "cifar-10-binary.tar.gz").write_bytes(archive.read_bytes())
 
-    def no_opener(url):  # noqa: ANN001, ANN202
+    def no_opener(url: str) -> NoReturn:
         raise AssertionError(f"downloaded {url}")
 
     download_cifar10(dest, expected_bytes=size, expected_md5=md5, opener=no_opener)
@@ -276,8 +279,8 @@ def test_download_uses_an_archive_already_in_place(tmp_path) -> None:  # noqa: A
     download_cifar10(dest, expected_bytes=size, expected_md5=md5, opener=no_opener)
 
 
-def test_download_errors_are_dataset_errors(tmp_path) -> None:  # noqa: ANN001
-    def refused(url):  # noqa: ANN001, ANN202
+def test_download_errors_are_dataset_errors(tmp_path: Path) -> None:
+    def refused(url: str) -> NoReturn:
         raise urllib.error.URLError("connection refused")
 
     with pytest.raises(DatasetError, match="could not download CIFAR-10 from .*connection refused"):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import replace
+from typing import NoReturn
 
 import pytest
 import torch
@@ -33,7 +35,7 @@ TINY = EvalConfig(
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
+def _one_thread() -> Iterator[None]:
     """One torch thread: these tiny models run faster so, and other suites share the cores."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -115,7 +117,7 @@ def test_gate_scores_cover_every_trained_architecture_and_old_results_load() -> 
 def test_errors_become_failed_results(monkeypatch: pytest.MonkeyPatch) -> None:
     import search_engine.evaluate as ev
 
-    def boom(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def boom(*args: object, **kwargs: object) -> NoReturn:
         raise RuntimeError("shape mismatch in a weird layer")
 
     monkeypatch.setattr(ev, "build_anchor", boom)

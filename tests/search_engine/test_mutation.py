@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -37,7 +38,7 @@ def passes_checks(graph: LayerGraph) -> bool:
     return static_refusal(graph) is None
 
 
-def attempt(fn, parent: LayerGraph, seed: int) -> LayerGraph | None:  # noqa: ANN001
+def attempt(fn: Callable[..., LayerGraph], parent: LayerGraph, seed: int) -> LayerGraph | None:
     """One try of a mutation function; None when no input fits (MutationError)
     or the child's output no longer follows x through element-wise ops (the
     one invalid child a mutation may make; mutate() draws again). Any other

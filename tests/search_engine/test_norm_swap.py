@@ -12,8 +12,9 @@ import copy
 import io
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
+from typing import Any
 
 import pytest
 import torch
@@ -44,7 +45,7 @@ ANCHOR_SIZE = {"num_classes": 10, "width": 0.25, "depth": 1.0}
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
+def _one_thread() -> Iterator[None]:
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
@@ -69,7 +70,7 @@ def counted_anchor(arch: str) -> tuple[nn.Module, int]:
     return build_anchor(arch, factory, **ANCHOR_SIZE), len(made)
 
 
-def convert(model: nn.Module, layer: Callable[[int], nn.Module], **kw) -> tuple[nn.Module, int]:
+def convert(model: nn.Module, layer: Callable[[int], nn.Module], **kw: Any) -> tuple[nn.Module, int]:
     """replace_norm_act, failing on any warning (the tests that expect one catch it themselves)."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -112,7 +113,7 @@ def sgd_step_is_finite(model: nn.Module, x: torch.Tensor, classes: int) -> None:
 
 
 @pytest.mark.parametrize("arch", list(ARCHITECTURES))
-def test_anchors_every_pair_swapped(arch: str, exported) -> None:  # noqa: ANN001
+def test_anchors_every_pair_swapped(arch: str, exported: dict[str, type[nn.Module]]) -> None:
     model, made = counted_anchor(arch)
     assert made == ANCHOR_PAIRS[arch]
     sites = {n for n, m in model.named_modules() if isinstance(m, nn.BatchNorm2d)}
@@ -136,7 +137,7 @@ def test_anchors_every_pair_swapped(arch: str, exported) -> None:  # noqa: ANN00
 
 
 @pytest.mark.parametrize("arch", list(ARCHITECTURES))
-def test_anchors_fx_and_walk_agree_with_hand_placed_layers(arch: str, references) -> None:  # noqa: ANN001
+def test_anchors_fx_and_walk_agree_with_hand_placed_layers(arch: str, references: dict[str, LayerGraph]) -> None:
     """Two oracles, by torch.fx and (every forward made untraceable) by the walk alone:
 
     - BN-ReLU swapped in computes what the model did: no ReLU outside a pair went;
@@ -159,7 +160,7 @@ def test_anchors_fx_and_walk_agree_with_hand_placed_layers(arch: str, references
         assert_same_function(wrap(copy.deepcopy(by_hand)), swapped, x)
 
 
-def test_functional_relus_found_by_fx(exported) -> None:  # noqa: ANN001
+def test_functional_relus_found_by_fx(exported: dict[str, type[nn.Module]]) -> None:
     torch.manual_seed(0)
     model = FunctionalNet()
     new, n = convert(model, oracle_layer)
@@ -181,7 +182,7 @@ def test_functional_relus_found_by_fx(exported) -> None:  # noqa: ANN001
     sgd_step_is_finite(new, torch.randn(4, 3, 6, 6), classes=3)
 
 
-def test_untraceable_model_pairs_found_by_the_walk(exported) -> None:  # noqa: ANN001
+def test_untraceable_model_pairs_found_by_the_walk(exported: dict[str, type[nn.Module]]) -> None:
     torch.manual_seed(0)
     model = BranchyNet()
     with pytest.raises(torch.fx.proxy.TraceError):
@@ -245,7 +246,7 @@ def test_no_pair_returns_the_model_and_warns() -> None:
 
 
 @pytest.mark.parametrize("model_cls", [FunctionalNet, BranchyNet])
-def test_lone_norms_become_affine_or_layer_on_request(model_cls, exported) -> None:  # noqa: ANN001
+def test_lone_norms_become_affine_or_layer_on_request(model_cls: type[FunctionalNet | BranchyNet], exported: dict[str, type[nn.Module]]) -> None:
     model = model_cls()
     lone = {k: m for k, m in model.named_modules() if isinstance(m, nn.BatchNorm2d)
             and k not in model_cls.PAIR_SITES}
@@ -275,7 +276,8 @@ def test_bad_arguments_are_refused() -> None:
 
 
 @pytest.mark.parametrize("model_cls", [FunctionalNet, BranchyNet])
-def test_batch_layer_starts_fresh_and_follows_train_eval(model_cls, exported, references) -> None:  # noqa: ANN001
+def test_batch_layer_starts_fresh_and_follows_train_eval(model_cls: type[FunctionalNet | BranchyNet], exported: dict[str, type[nn.Module]],
+                                                        references: dict[str, LayerGraph]) -> None:
     model = model_cls()
     with torch.no_grad():
         for _ in range(3):
@@ -324,7 +326,7 @@ def test_each_new_module_follows_its_norm_dtype_and_mode() -> None:
 
 
 @pytest.mark.parametrize("model_cls", [FunctionalNet, BranchyNet])
-def test_state_dict_saves_and_loads(model_cls, exported) -> None:  # noqa: ANN001
+def test_state_dict_saves_and_loads(model_cls: type[FunctionalNet | BranchyNet], exported: dict[str, type[nn.Module]]) -> None:
     layer = exported["evonorm_b0"]
     torch.manual_seed(0)
     a, _ = convert(model_cls(), layer)

@@ -6,12 +6,15 @@ import ast
 import inspect
 import json
 import math
+from collections.abc import Callable
 
 import pytest
 import torch
 
 from search_engine import ops
 from search_engine.ops import OPS, effective_groups, op_names, op_registry_json
+
+Binary = Callable[..., torch.Tensor]
 
 ELEMENTWISE = {"add": 2, "mul": 2, "div": 2, "max": 2, "neg": 1, "sigmoid": 1, "tanh": 1,
                "exp": 1, "log": 1, "abs": 1, "square": 1, "sqrt": 1}
@@ -139,7 +142,7 @@ def test_templates_mention_only_their_arguments() -> None:
             assert arg in text
 
 
-def _grads(f, *inputs: torch.Tensor, create_graph: bool = False) -> tuple[torch.Tensor, ...]:
+def _grads(f: Binary, *inputs: torch.Tensor, create_graph: bool = False) -> tuple[torch.Tensor, ...]:
     leaves = [t.detach().clone().requires_grad_(True) for t in inputs]
     out = f(*leaves)
     proj = torch.linspace(-2.0, 3.0, out.numel()).reshape(out.shape)
@@ -172,14 +175,14 @@ def test_fast_maximum_and_variance_support_double_backward() -> None:
     x = torch.randn(4, 3, 5, 5, generator=gen, dtype=torch.float64)
     y = torch.randn(4, 3, 5, 5, generator=gen, dtype=torch.float64)
 
-    def second(f) -> list[torch.Tensor]:  # noqa: ANN001
+    def second(f: Binary) -> list[torch.Tensor]:
         xs, ys = x.clone().requires_grad_(True), y.clone().requires_grad_(True)
         out = f(xs, ys)
         grads = torch.autograd.grad(out.square().sum(), (xs, ys), create_graph=True)
         norm = sum((g**2).sum() for g in grads)
         return list(torch.autograd.grad(norm, (xs, ys)))
 
-    def via(maximum, var):  # noqa: ANN001, ANN202
+    def via(maximum: Binary, var: Callable[[torch.Tensor], torch.Tensor]) -> Binary:
         return lambda a, b: maximum(a, b) / (var(a) + 1e-3).sqrt()
 
     fast = second(via(ops.maximum, lambda t: ops.variance(t, (0, 2, 3))))

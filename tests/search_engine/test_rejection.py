@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import torch
 
@@ -13,7 +15,7 @@ from search_engine.rejection import probe_screen, probe_verdict, quality_verdict
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
+def _one_thread() -> Iterator[None]:
     """One torch thread: these tiny models run faster so, and other suites share the cores."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -7,7 +7,9 @@ bookkeeping is under test; test_cli.py runs real evaluations end to end).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +20,7 @@ from search_engine.library import load_reference
 from search_engine.results_file import events_path, load_candidates, read_events
 
 
-def fake_evaluate(document: dict, eval_config: dict, seed: int, device, deadline) -> dict:  # noqa: ANN001
+def fake_evaluate(document: dict, eval_config: dict, seed: int, device: str | None, deadline: float | None) -> dict:
     key = LayerGraph.from_dict(document).canonical_hash()
     h = int(key[:12], 16)
     if h % 4 == 0:
@@ -29,7 +31,7 @@ def fake_evaluate(document: dict, eval_config: dict, seed: int, device, deadline
             "timings": {"total": 0.0}, "device": "cpu"}
 
 
-def run_search(*args, **kwargs) -> dict:  # noqa: ANN002, ANN003
+def run_search(*args: Any, **kwargs: Any) -> dict:
     """The runner without the numeric probe screen (these tests fake evaluation)."""
     return runner.run_search(*args, probe=False, **kwargs)
 
@@ -39,7 +41,7 @@ def _fake(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner, "evaluate_document", fake_evaluate)
 
 
-def config(**kw) -> SearchConfig:  # noqa: ANN003
+def config(**kw: Any) -> SearchConfig:
     base = dict(population_size=8, tournament_size=3, budget=40, initial_nodes=3, max_nodes=8,
                 eval=EvalConfig(dataset="synthetic", architectures=("resnet50", "mobilenetv2")))
     base.update(kw)
@@ -80,7 +82,7 @@ def strip_clocks(doc: dict) -> dict:
 
 
 @pytest.mark.parametrize("kill_at", [1, 17, 33])
-def test_killed_then_resumed_equals_uninterrupted(tmp_path: Path, monkeypatch, kill_at: int) -> None:  # noqa: ANN001
+def test_killed_then_resumed_equals_uninterrupted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kill_at: int) -> None:
     """Killed at any point (here: between results, and with the checkpoint far
     behind the log), a resumed run ends exactly like an uninterrupted one."""
     monkeypatch.setattr(runner, "CHECKPOINT_EVERY", 7)
@@ -121,7 +123,7 @@ def test_a_torn_last_line_is_dropped_on_resume(tmp_path: Path) -> None:
 
 
 def test_screen_verdicts_are_logged_and_not_probed_again_on_resume(tmp_path: Path,
-                                                                   monkeypatch) -> None:  # noqa: ANN001
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """With the probe on, each verdict is logged once; a resumed run replays them
     from the log instead of probing again, and ends like an uninterrupted run."""
     from search_engine import rejection
@@ -129,10 +131,10 @@ def test_screen_verdicts_are_logged_and_not_probed_again_on_resume(tmp_path: Pat
     probed: list[str] = []
     real = rejection.probe_screen
 
-    def counting_screen(seed: int):  # noqa: ANN202
+    def counting_screen(seed: int) -> Callable[[LayerGraph], str | None]:
         screen = real(seed)
 
-        def wrapped(graph):  # noqa: ANN001, ANN202
+        def wrapped(graph: LayerGraph) -> str | None:
             probed.append(graph.canonical_hash())
             return screen(graph)
         return wrapped
@@ -184,10 +186,10 @@ def test_resume_refuses_another_config(tmp_path: Path) -> None:
         run_search(config(), 1, out_path=tmp_path / "bad.json", resume=True)
 
 
-def test_wall_clock_stop_leaves_cut_off_work_in_flight(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_wall_clock_stop_leaves_cut_off_work_in_flight(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = {"n": 0}
 
-    def slow_then_stopped(document, eval_config, seed, device, deadline):  # noqa: ANN001, ANN202
+    def slow_then_stopped(document: dict, eval_config: dict, seed: int, device: str | None, deadline: float | None) -> dict:
         calls["n"] += 1
         if calls["n"] > 5:  # as if the deadline passed during the sixth evaluation
             return {"status": "failed", "rejection_reason": "stopped", "scores": {}}
@@ -209,7 +211,7 @@ def test_non_finite_numbers_become_null(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "n.json").read_text()) == {"a": None, "b": [None, 1.0]}
 
 
-def test_the_probe_screens_layers_before_they_cost_budget(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_the_probe_screens_layers_before_they_cost_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With the probe on, every evaluated layer passed the probe at the search's
     seed, and the results file carries the funnel: refused layers are counted
     but cost no budget."""
@@ -217,7 +219,7 @@ def test_the_probe_screens_layers_before_they_cost_budget(tmp_path: Path, monkey
 
     seen: list[dict] = []
 
-    def recording(document, eval_config, seed, device, deadline):  # noqa: ANN001, ANN202
+    def recording(document: dict, eval_config: dict, seed: int, device: str | None, deadline: float | None) -> dict:
         seen.append(document)
         assert seed == 5
         return fake_evaluate(document, eval_config, seed, device, deadline)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import torch
@@ -14,7 +16,7 @@ from search_engine.trainer import Trainer, TrainSettings, learning_rate, thin_cu
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
+def _one_thread() -> Iterator[None]:
     """One torch thread: these tiny models run faster so, and other suites share the cores."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -22,7 +24,8 @@ def _one_thread():
     torch.set_num_threads(before)
 
 
-def _trainer(steps: int = 30, progress=None, lr: float = 0.05, seed: int = 0, **kw) -> Trainer:  # noqa: ANN001
+def _trainer(steps: int = 30, progress: Callable[[dict], None] | None = None, lr: float = 0.05, seed: int = 0,
+             **kw: Any) -> Trainer:
     data = load_dataset("synthetic")
     model = build_anchor("resnet50", bn_relu, num_classes=10, width=0.125, depth=0.2,
                          generator=torch.Generator().manual_seed(seed))
