@@ -25,10 +25,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, Route, expect
 
+from tests.frontend.conftest import TINY_EVAL
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 BUDGET = 8
-ARCHS = ("resnet50", "mobilenetv2")
+ARCHS = tuple(TINY_EVAL["architectures"])
 
 pytestmark = pytest.mark.browser
 
@@ -105,17 +107,13 @@ def test_launch_watch_reconnect_download(lab_server, chromium, tmp_path):
         page.get_by_label("Budget (candidates)").fill(str(BUDGET))
         page.get_by_label("Population", exact=True).fill("4")  # two seeds and two random layers
         page.get_by_label("Tournament size").fill("2")
-        page.get_by_label("Training steps").fill("10")
-        page.get_by_label("Data set").select_option("synthetic")
-        # tiny anchors, open gates, a subsample and no re-ranking: each candidate
-        # takes seconds on a CPU and the search finishes with its budget
+        page.get_by_label("Training steps").fill(str(TINY_EVAL["steps"]))
+        page.get_by_label("Data set").select_option(TINY_EVAL["dataset"])
+        # tiny anchors, open gates, a subsample (the browser tests' TINY_EVAL) and no
+        # re-ranking: each candidate takes seconds on a CPU and the search finishes with its budget
         page.get_by_text("Advanced overrides").click()
-        page.get_by_label("More settings (JSON)").fill(json.dumps({
-            "rerank_top_k": 0, "rerank_keep": 0,
-            "eval": {"width": 0.125, "depth": 0.25, "quality_steps": 1, "quality_threshold": 0.0,
-                     "stability_steps": 0, "batch_size": 16, "eval_batch_size": 64, "train_examples": 256,
-                     "val_examples": 128, "progress_every": 2},
-        }))
+        tiny = {k: v for k, v in TINY_EVAL.items() if k not in ("steps", "dataset", "architectures")}
+        page.get_by_label("More settings (JSON)").fill(json.dumps({"rerank_top_k": 0, "rerank_keep": 0, "eval": tiny}))
         page.get_by_label("Random seed").fill("7")
         for arch in ("resnet50", "mobilenetv2", "efficientnet_b0"):
             box = page.get_by_role("checkbox", name=arch, exact=True)
