@@ -21,7 +21,7 @@ import pytest
 from celery import Task
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
-from pytest_django.fixtures import SettingsWrapper
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from search_engine.config import EvalConfig
 from search_engine.graph import LayerGraph
