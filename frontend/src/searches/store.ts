@@ -1,8 +1,8 @@
 /**
  * Folds the search event stream (docs/INTERFACES.md section 5) into the state
  * the monitor draws: candidates by id, counts, population, tournament feed,
- * per-candidate progress. Events are applied strictly in seq order, each once;
- * events that arrive ahead of a gap wait until the gap is filled.
+ * per-candidate progress. Events are applied as they come: ordering them
+ * (gap-free, each once, in seq order) is the stream's job (./stream.ts).
  *
  * The state is mutated in place and `version` is bumped on every change: with
  * 10,000 candidates copying maps per event would dominate, and the React side
@@ -54,8 +54,6 @@ export interface SearchState {
   progress: Map<number, ProgressInfo>;
   /** Server finish times (ms) of finished candidates, for throughput. */
   finishTimes: Map<number, number>;
-  /** Events received ahead of a gap, keyed by seq. */
-  pending: Map<number, LabEvent>;
   rerank: RerankRow[] | null;
   /** The engine's funnel, from the detail and then each `search.funnel` event. */
   funnel: Funnel | null;
@@ -77,7 +75,6 @@ export function emptyState(): SearchState {
     feed: [],
     progress: new Map(),
     finishTimes: new Map(),
-    pending: new Map(),
     rerank: null,
     funnel: null,
   };
@@ -226,19 +223,12 @@ function applyOne(state: SearchState, ev: LabEvent): void {
   }
 }
 
-export interface ApplyResult {
-  /** Events applied now (in seq order). */
-  applied: number;
-  /** True when events wait behind a missing seq: fetch events after `lastSeq`. */
-  gap: boolean;
-}
-
 /**
- * Apply a batch of events: progress events (seq null) update progress only,
- * duplicates (seq ≤ lastSeq) are dropped, and events ahead of a gap are held
- * until the missing ones arrive.
+ * Apply a batch of events in the order given and return how many stored ones
+ * it had: the stream (./stream.ts) hands them over gap-free, each once, in seq
+ * order. Progress events (seq null) update progress only.
  */
-export function applyEvents(state: SearchState, events: readonly LabEvent[]): ApplyResult {
+export function applyEvents(state: SearchState, events: readonly LabEvent[]): number {
   let applied = 0;
   let touched = false;
   for (const ev of events) {
@@ -260,19 +250,12 @@ export function applyEvents(state: SearchState, events: readonly LabEvent[]): Ap
       }
       continue;
     }
-    if (ev.seq <= state.lastSeq || state.pending.has(ev.seq)) continue;
-    state.pending.set(ev.seq, ev);
-  }
-  for (;;) {
-    const next = state.pending.get(state.lastSeq + 1);
-    if (!next) break;
-    state.pending.delete(state.lastSeq + 1);
-    applyOne(state, next);
-    state.lastSeq++;
+    applyOne(state, ev);
+    state.lastSeq = ev.seq;
     applied++;
   }
   if (applied > 0 || touched) state.version++;
-  return { applied, gap: state.pending.size > 0 };
+  return applied;
 }
 
 /** Candidates whose evaluation has finished, for throughput. */
