@@ -151,27 +151,71 @@ def structural_text(op: str, params: dict[str, Any], child: list[str]) -> str:
 _PROGRAMS: OrderedDict[tuple[str, float, float], Program] = OrderedDict()
 PROGRAM_CACHE_SIZE = 4096
 
+# Structural keys by (op, sorted params, inputs' keys in canonical order): a
+# pure function (the SHA-256 of structural_text), memoised because a search
+# keys the same subexpressions in every child of a parent. Emptied when full
+# (it holds no state: a key computed again is the same key).
+_STRUCTURAL_KEYS: dict[tuple, str] = {}
+STRUCTURAL_KEY_CACHE_SIZE = 1 << 16
+
+
+def structural_key(op: str, params: dict[str, Any], child: list[str]) -> str:
+    """SHA-256 (hex) of :func:`structural_text`: a node's structural key, from
+    its inputs' keys (already in canonical order)."""
+    memo = (op, tuple(sorted(params.items())) if params else (), *child)
+    key = _STRUCTURAL_KEYS.get(memo)
+    if key is None:
+        key = hashlib.sha256(structural_text(op, params, child).encode("ascii")).hexdigest()
+        if len(_STRUCTURAL_KEYS) >= STRUCTURAL_KEY_CACHE_SIZE:
+            _STRUCTURAL_KEYS.clear()
+        _STRUCTURAL_KEYS[memo] = key
+    return key
+
+
+def structural_keys(graph: LayerGraph) -> dict[str, str]:
+    """The structural key of every input (``input:<name>``) and live node of ``graph``."""
+    keys: dict[str, str] = dict(_INPUT_KEYS)
+    memo = _STRUCTURAL_KEYS
+    for node in graph.live_nodes():  # topological, so inputs are keyed first
+        inputs = node.inputs
+        if len(inputs) == 2:
+            a, b = keys[inputs[0]], keys[inputs[1]]
+            if b < a and OPS[node.op].commutative:
+                a, b = b, a
+            lookup = (node.op, tuple(sorted(node.params.items())) if node.params else (), a, b)
+            key = memo.get(lookup)
+            if key is None:
+                key = structural_key(node.op, node.params, [a, b])
+        else:
+            a = keys[inputs[0]]
+            lookup = (node.op, tuple(sorted(node.params.items())) if node.params else (), a)
+            key = memo.get(lookup)
+            if key is None:
+                key = structural_key(node.op, node.params, [a])
+        keys[node.id] = key
+    return keys
+
+
+_INPUT_KEYS = {name: f"input:{name}" for name in _INPUT_DIMS}
+
 
 def build_program(graph: LayerGraph) -> Program:
     """Linearise the live part of ``graph`` in canonical order (see module docstring)."""
-    sha256 = hashlib.sha256
-    keys: dict[str, str] = {name: f"input:{name}" for name in _INPUT_DIMS}
-    # structural key -> (node, its op, its inputs' keys in canonical order)
-    by_key: dict[str, tuple[Node, Op, list[str]]] = {}
-    for node in graph.live_nodes():  # topological, so inputs are keyed first
-        op = OPS[node.op]
-        child = [keys[r] for r in node.inputs]
-        if op.commutative:
-            child.sort()
-        key = sha256(structural_text(node.op, node.params, child).encode("ascii")).hexdigest()
-        keys[node.id] = key
-        by_key.setdefault(key, (node, op, child))
+    keys = structural_keys(graph)
     identity = (keys[graph.output], graph.eps, graph.momentum)
     cached = _PROGRAMS.get(identity)
     if cached is not None:
         _PROGRAMS.move_to_end(identity)
         return cached
 
+    # structural key -> (node, its op, its inputs' keys in canonical order)
+    by_key: dict[str, tuple[Node, Op, list[str]]] = {}
+    for node in graph.live_nodes():
+        op = OPS[node.op]
+        child = [keys[r] for r in node.inputs]
+        if op.commutative:
+            child.sort()
+        by_key.setdefault(keys[node.id], (node, op, child))
     index: dict[str, Ref] = {f"input:{k}": k for k in _INPUT_DIMS}
     dims: dict[str, frozenset[str]] = {f"input:{k}": v for k, v in _INPUT_DIMS.items()}
     steps: list[Step] = []

@@ -46,6 +46,7 @@ from search_engine.ops import EPS_DEFAULT, FORMAT, MOMENTUM_DEFAULT, OPS
 
 if TYPE_CHECKING:
     from search_engine.canonical import Program
+    from search_engine.validation import CheckedGraph
 
 ERROR_CODES: tuple[str, ...] = (
     "bad_json", "not_object", "bad_format", "unknown_key", "missing_key", "bad_type",
@@ -110,13 +111,18 @@ class LayerGraph:
 
         checked = check_graph(nodes, output, eps=eps, momentum=momentum, name=name, ui=ui,
                               checked_nodes=_checked_nodes)
+        self._set_checked(checked, output, name,
+                          copy.deepcopy(dict(ui)) if ui is not None else None)
+
+    def _set_checked(self, checked: CheckedGraph, output: str, name: str,
+                     ui: dict[str, Any] | None) -> None:
         self.nodes: tuple[Node, ...] = checked.nodes
         self.output: str = output
         self.eps: float = checked.eps
         self.momentum: float = checked.momentum
         self.name: str = name
-        self.ui: dict[str, Any] | None = copy.deepcopy(dict(ui)) if ui is not None else None
-        self._by_id: dict[str, Node] = {n.id: n for n in self.nodes}
+        self.ui: dict[str, Any] | None = ui
+        self._by_id: dict[str, Node] = checked.by_id
         self._topo: tuple[str, ...] = checked.order
         self._live: frozenset[str] = checked.live
         self._program: Program | None = None
@@ -124,6 +130,7 @@ class LayerGraph:
         self._live_nodes: tuple[Node, ...] | None = None
         self._readers: dict[str, tuple[str, ...]] | None = None
         self._with_x: frozenset[str] | None = None
+        self._node_ids: frozenset[int] | None = None
 
     # --- construction ---------------------------------------------------------
 
@@ -145,9 +152,18 @@ class LayerGraph:
     def from_parent(cls, parent: LayerGraph, nodes: Iterable[Node], output: str) -> LayerGraph:
         """A graph derived from ``parent`` (the search's mutations): same rules,
         same eps and momentum; nodes taken unchanged from ``parent`` (the same
-        objects) are not checked one by one again, the graph as a whole is."""
-        return cls(nodes, output, eps=parent.eps, momentum=parent.momentum,
-                   _checked_nodes=parent.nodes)
+        objects) are not checked one by one again, the graph as a whole is
+        (:func:`~search_engine.validation.check_structure`: the verdict is
+        ``from_nodes``'s, with the parent's eps and momentum)."""
+        from search_engine.validation import check_structure
+
+        if parent._node_ids is None:
+            parent._node_ids = frozenset(id(n) for n in parent.nodes)
+        checked = check_structure(list(nodes), output, parent.eps, parent.momentum,
+                                  parent._node_ids)
+        child = cls.__new__(cls)
+        child._set_checked(checked, output, "", None)
+        return child
 
     @classmethod
     def from_dict(cls, doc: Any) -> LayerGraph:

@@ -109,7 +109,7 @@ def build_child(graph: LayerGraph, nodes: Sequence[Node], output: str) -> LayerG
     on the only such path) raises GraphError before that, as cheaply as
     possible: the search would refuse it (static checks)."""
     by_id = {n.id: n for n in nodes}
-    if not output_follows_x(nodes, output):
+    if not output_follows_x(nodes, output, by_id):
         raise GraphError("output_independent_of_x", "no element-wise path from x to the output")
     live = ancestors(by_id, output)
     return LayerGraph.from_parent(graph, [n for n in nodes if n.id in live], output)
@@ -228,7 +228,7 @@ _WITH_NODE = {**MUTATION_FUNCTIONS, "node": mutate_node}
 
 def prune_dead(graph: LayerGraph) -> LayerGraph:
     """The graph without its dead nodes (same canonical hash)."""
-    if not graph.dead_nodes():
+    if len(graph.live_nodes()) == len(graph.nodes):
         return graph
     return LayerGraph.from_nodes(
         graph.live_nodes(), graph.output, eps=graph.eps, momentum=graph.momentum, name=graph.name

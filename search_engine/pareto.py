@@ -61,20 +61,33 @@ def pareto_front(points: Sequence[Vector]) -> list[int]:
     being transitive) some point already on the front dominates it too. Each
     point is therefore checked against the front found so far only.
     """
-    pts = [tuple(p) for p in points]
-    dims = {len(p) for p in pts}
-    if len(dims) > 1:
-        raise ValueError(f"vectors of different lengths: {sorted(dims)}")
+    pts = [p if type(p) is tuple else tuple(p) for p in points]
+    if not pts:
+        return []
+    dim = len(pts[0])
+    for p in pts:
+        if len(p) != dim:
+            raise ValueError(f"vectors of different lengths: {sorted({len(q) for q in pts})}")
     order = sorted(range(len(pts)), key=pts.__getitem__, reverse=True)
     front: list[int] = []
-    for i in order:
-        p = pts[i]
-        for j in front:  # dominates(pts[j], p), inlined: this runs for every tournament
-            q = pts[j]
-            if q != p and all(map(ge, q, p)):
-                break
-        else:
-            front.append(i)
+    if dim == 3:  # the anchors' usual count, unrolled: this runs for every tournament
+        for i in order:
+            p0, p1, p2 = p = pts[i]
+            for j in front:  # dominates(pts[j], p), inlined
+                q = pts[j]
+                if q[0] >= p0 and q[1] >= p1 and q[2] >= p2 and q != p:
+                    break
+            else:
+                front.append(i)
+    else:
+        for i in order:
+            p = pts[i]
+            for j in front:  # dominates(pts[j], p), inlined
+                q = pts[j]
+                if q != p and all(map(ge, q, p)):
+                    break
+            else:
+                front.append(i)
     front.sort()
     return front
 

@@ -117,7 +117,8 @@ def descendants(nodes: Iterable[Node], target: str) -> set[str]:
     return seen
 
 
-def output_follows_x(nodes: Sequence[Node], output: str) -> bool:
+def output_follows_x(nodes: Sequence[Node], output: str,
+                     by_id: Mapping[str, Node] | None = None) -> bool:
     """Whether a path of element-wise ops leads from x to the output.
 
     Stronger than "depends on x", which LayerGraph checks: an output reached
@@ -126,8 +127,10 @@ def output_follows_x(nodes: Sequence[Node], output: str) -> bool:
     layers fail the numeric probe or train to chance, and cost a budget slot
     each; of random 4-node layers meeting this rule 44% pass the probe,
     against 16% of those that merely depend on x. Every EvoNorm layer meets it.
+    ``by_id``: ``{n.id: n for n in nodes}`` when the caller has it already.
     """
-    by_id = {n.id: n for n in nodes}
+    if by_id is None:
+        by_id = {n.id: n for n in nodes}
     stack, seen = [output], set()
     while stack:
         current = stack.pop()

@@ -23,6 +23,7 @@ chance carry little signal. ``SearchConfig.bootstrap = False`` turns this off
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping, Sequence
 
@@ -51,19 +52,58 @@ def tournament(
         raise ValueError(f"tournament_size must be at least 1, got {tournament_size}")
     if not 0 <= keep <= tournament_size:
         raise ValueError(f"keep must be between 0 and tournament_size, got {keep}")
-    k = min(tournament_size, len(members))
+    n = len(members)
+    k = min(tournament_size, n)
     keep = min(keep, k)
-    # sorted so the order of contestants does not depend on the sample's order
-    picked = [*range(keep), *sorted(x + keep for x in rng.sample(range(len(members) - keep),
-                                                                   k - keep))]
-    contestants = [members[i] for i in picked]
-    front = [contestants[i][0] for i in pareto_front([vec for _, vec in contestants])]
+    # ascending, so the order of contestants does not depend on the draw's order
+    drawn = sample_indices(n - keep, k - keep, rng)
+    if keep:
+        contestants = [*members[:keep], *(members[x + keep] for x in drawn)]
+    else:
+        contestants = [members[x] for x in drawn]
+    keys = [key for key, _ in contestants]
+    front = [keys[i] for i in pareto_front([vec for _, vec in contestants])]
     winner = rng.choice(front)
-    return {
-        "contestants": [key for key, _ in contestants],
-        "front": front,
-        "winner": winner,
-    }
+    return {"contestants": keys, "front": front, "winner": winner}
+
+
+def sample_indices(n: int, k: int, rng: random.Random) -> list[int]:
+    """``sorted(rng.sample(range(n), k))``, draw for draw (CPython's algorithm:
+    a partial Fisher-Yates shuffle of a pool, or rejection from a set when n
+    is large next to k), without the generic sequence handling: this runs for
+    every tournament.
+
+    Invariant: k distinct indices of ``range(n)``, ascending, every k-subset
+    equally likely; the same ``rng`` state gives the same indices.
+    """
+    if not 0 <= k <= n:
+        raise ValueError("Sample larger than population or is negative")
+    getrandbits = rng.getrandbits
+    setsize = 21  # as random.Random.sample: a pool list while smaller than a k-set
+    if k > 5:
+        setsize += 4 ** math.ceil(math.log(k * 3, 4))
+    result = []
+    if n <= setsize:
+        pool = list(range(n))
+        for i in range(k):
+            m = n - i
+            bits = m.bit_length()
+            j = getrandbits(bits)
+            while j >= m:
+                j = getrandbits(bits)
+            result.append(pool[j])
+            pool[j] = pool[m - 1]
+    else:
+        bits = n.bit_length()
+        selected: set[int] = set()
+        for _ in range(k):
+            j = getrandbits(bits)
+            while j >= n or j in selected:
+                j = getrandbits(bits)
+            selected.add(j)
+            result.append(j)
+    result.sort()
+    return result
 
 
 def near_miss_vector(gate_scores: Mapping[str, float], architectures: Sequence[str]) -> list[float]:

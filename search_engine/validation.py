@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +66,7 @@ class CheckedGraph:
     momentum: float
     order: tuple[str, ...]  # topological, ties in document order
     live: frozenset[str]
+    by_id: dict[str, Node]
 
 
 # --- JSON shape ----------------------------------------------------------------
@@ -334,25 +335,55 @@ def check_graph(
     momentum_value = _number(momentum, "momentum", MOMENTUM_MAX)
     if ui is not None:
         _check_ui(dict(ui) if isinstance(ui, Mapping) else ui)
-    seen: set[str] = set()
     trusted = {id(n) for n in checked_nodes}
-    checked = tuple(_check_node(n, seen) if id(n) not in trusted else _check_known(n, seen)
-                    for n in node_list)
+    return check_structure(node_list, output, eps_value, momentum_value, trusted)
+
+
+def check_structure(
+    node_list: list[Node], output: Any, eps: float, momentum: float, trusted: Collection[int],
+) -> CheckedGraph:
+    """The rules of :func:`check_graph` about the nodes and the output, for
+    ``eps``/``momentum`` already checked (a derived graph inherits them from its
+    valid parent, and its empty name and absent ``ui`` need no check). Nodes
+    whose ``id()`` is in ``trusted`` (the very node objects of a valid graph,
+    which are immutable) skip the per-node rules they passed then; every rule
+    about the whole graph runs, so a derived graph gets the verdict (code and
+    message) that :func:`check_graph` gives it.
+    """
+    if len(node_list) > MAX_NODES:
+        raise GraphError("too_many_nodes", f"{len(node_list)} nodes; at most {MAX_NODES} allowed")
+    seen: set[str] = set()
+    checked = []
+    for n in node_list:
+        if id(n) in trusted:  # _check_known, inlined: only its id's uniqueness is new
+            if n.id in seen:
+                raise GraphError("duplicate_id", f"node {show(n.id)}: the id is used twice", n.id)
+            seen.add(n.id)
+            checked.append(n)
+        else:
+            checked.append(_check_node(n, seen))
+    # unknown inputs, in document order; and whether the document order is topological
+    in_order = True
+    earlier: set[str] = set()
     for n in checked:
         for ref in n.inputs:
-            if ref not in seen and ref not in INPUT_NAMES:
-                raise GraphError("unknown_input", f"node {show(n.id)}: input {show(ref)} names "
-                                 "no node and no input", n.id)
-    order = _topological(checked)
+            if ref not in earlier and ref not in INPUT_NAMES:
+                if ref not in seen:
+                    raise GraphError("unknown_input", f"node {show(n.id)}: input {show(ref)} "
+                                     "names no node and no input", n.id)
+                in_order = False
+        earlier.add(n.id)
+    nodes = tuple(checked)
+    order = tuple(n.id for n in nodes) if in_order else _topological(nodes)
     if not isinstance(output, str):
         raise GraphError("bad_type", f"'output' must be a string, got {show(output)}")
     if output not in seen:
         hint = " (it must name a node, not an input)" if output in INPUT_NAMES else ""
         raise GraphError("unknown_output", f"output {show(output)} names no node{hint}")
-    by_id = {n.id: n for n in checked}
+    by_id = {n.id: n for n in nodes}
     live = _ancestors(by_id, output)
     if "x" not in live:
         raise GraphError("output_independent_of_x",
                          f"output node {show(output)} does not depend on 'x'", output)
     live_nodes = frozenset(i for i in live if i in by_id)
-    return CheckedGraph(checked, eps_value, momentum_value, order, live_nodes)
+    return CheckedGraph(nodes, eps, momentum, order, live_nodes, by_id)

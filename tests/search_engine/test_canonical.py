@@ -167,3 +167,41 @@ def test_hand_written_canonical_text_equals_json_dumps(g: LayerGraph) -> None:
         child = list(node.inputs)
         assert structural_text(node.op, node.params, child) == json.dumps(
             [node.op, sorted(node.params.items()), child], separators=(",", ":"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(layer_graphs(max_nodes=10))
+def test_memoised_keys_and_cached_programs_equal_fresh_ones(g: LayerGraph) -> None:
+    """Structural keys are memoised and programs cached across graphs: what a
+    graph gets from the caches equals what it gets with both emptied."""
+    from search_engine import canonical
+
+    cached_keys = canonical.structural_keys(g)
+    cached = canonical.build_program(g)
+    for node in g.live_nodes():  # each key is the SHA-256 of its structural text
+        child = [cached_keys[r] for r in node.inputs]
+        if OPS[node.op].commutative:
+            child.sort()
+        text = structural_text(node.op, node.params, child)
+        assert cached_keys[node.id] == hashlib.sha256(text.encode("ascii")).hexdigest()
+    canonical._STRUCTURAL_KEYS.clear()
+    canonical._PROGRAMS.clear()
+    fresh = canonical.build_program(LayerGraph.from_dict(g.to_dict()))
+    assert fresh is not cached
+    assert canonical.structural_keys(g) == cached_keys
+    assert fresh.steps == cached.steps and fresh.output == cached.output
+    assert fresh.canonical_json() == cached.canonical_json()
+    assert fresh.canonical_hash() == cached.canonical_hash() == g.canonical_hash()
+
+
+def test_the_key_memo_is_bounded(monkeypatch) -> None:  # noqa: ANN001
+    from search_engine import canonical
+
+    monkeypatch.setattr(canonical, "STRUCTURAL_KEY_CACHE_SIZE", 3)
+    canonical._STRUCTURAL_KEYS.clear()
+    g = LayerGraph.from_nodes([Node(f"n{i}", "neg", (f"n{i - 1}" if i else "x",))
+                               for i in range(8)], "n7")
+    expected = g.canonical_hash()
+    assert len(canonical._STRUCTURAL_KEYS) <= 3
+    canonical._PROGRAMS.clear()
+    assert LayerGraph.from_dict(g.to_dict()).canonical_hash() == expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -373,3 +374,88 @@ def test_from_parent_equals_from_nodes_and_still_checks_what_is_new() -> None:
     with pytest.raises(GraphError) as info:
         LayerGraph.from_parent(parent, parent.nodes, "x")
     assert info.value.code == "unknown_output"
+
+
+def _verdict(build: Callable[[], LayerGraph]) -> Any:
+    """What building a graph gives: its structure, or the error's code, message and node."""
+    try:
+        g = build()
+    except GraphError as exc:
+        return ("error", exc.code, exc.message, exc.node)
+    return ("graph", g.to_dict(), g.topological_order(), g.live_nodes(), g.eps, g.momentum)
+
+
+_REFS = st.sampled_from(["x", "zero", "v0", "v1", "ghost", "n1", "n2", "n3"])
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layer_graphs(max_nodes=8), st.data())
+def test_from_parent_gives_from_nodes_verdict_on_random_edits(g: LayerGraph,
+                                                              data: st.DataObject) -> None:
+    """The incremental check of a derived graph (parent's nodes trusted, eps and
+    momentum inherited) gives the full check's verdict, valid or not: code,
+    message and node, or the same graph."""
+    nodes = list(g.nodes)
+    ids = [n.id for n in nodes]
+    for _ in range(data.draw(st.integers(1, 3))):
+        action = data.draw(st.sampled_from(["rewire", "op", "drop", "add", "dup", "move"]))
+        if action == "drop" and len(nodes) > 1:
+            nodes.pop(data.draw(st.integers(0, len(nodes) - 1)))
+        elif action == "dup":
+            nodes.append(data.draw(st.sampled_from(nodes)))
+        elif action == "move" and len(nodes) > 1:
+            nodes.insert(data.draw(st.integers(0, len(nodes) - 1)),
+                         nodes.pop(data.draw(st.integers(0, len(nodes) - 1))))
+        elif action in ("rewire", "op", "add"):
+            k = data.draw(st.integers(0, len(nodes) - 1))
+            old = nodes[k]
+            refs = st.one_of(_REFS, st.sampled_from(ids))
+            op = data.draw(st.sampled_from(sorted(graph_module.OPS))) if action != "rewire" \
+                else old.op
+            arity = data.draw(st.sampled_from([graph_module.OPS[op].arity, 1, 2]))
+            new = Node(data.draw(st.sampled_from([old.id, "n1", "n9", "x", "bad id"]))
+                       if action == "add" else old.id, op,
+                       tuple(data.draw(refs) for _ in range(arity)), {})
+            if action == "add":
+                nodes.insert(k, new)
+            else:
+                nodes[k] = new
+    output = data.draw(st.one_of(st.just(g.output), st.sampled_from([*ids, "x", "ghost"])))
+    assert _verdict(lambda: LayerGraph.from_parent(g, nodes, output)) == _verdict(
+        lambda: LayerGraph.from_nodes(nodes, output, eps=g.eps, momentum=g.momentum))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 10**6))
+def test_from_parent_agrees_with_from_nodes_on_search_mutations(seed: int) -> None:
+    """The same on what the search makes: children of random layers and of
+    their children, by each mutation (valid children and invalid ones)."""
+    from search_engine.mutation import MUTATION_FUNCTIONS, MutationError
+    from search_engine.random_layers import allowed_ops, output_follows_x, random_layer
+
+    rng = random.Random(seed)
+    parent = random_layer(rng, mode="B", num_nodes=rng.randint(1, 6))
+    real = LayerGraph.from_parent
+    seen: list[tuple] = []
+
+    def spy(p: LayerGraph, nodes: Any, output: str) -> LayerGraph:
+        nodes = list(nodes)
+        seen.append((p, nodes, output))
+        return real(p, nodes, output)
+
+    graph_module.LayerGraph.from_parent = spy  # type: ignore[method-assign]
+    try:
+        for _ in range(6):
+            for fn in MUTATION_FUNCTIONS.values():
+                try:
+                    child = fn(parent, rng, allowed_ops("B"))
+                except (GraphError, MutationError):
+                    continue
+                if output_follows_x(child.nodes, child.output):
+                    parent = child
+    finally:
+        graph_module.LayerGraph.from_parent = real  # type: ignore[method-assign]
+    assert seen
+    for p, nodes, output in seen:
+        assert _verdict(lambda: real(p, nodes, output)) == _verdict(  # noqa: B023
+            lambda: LayerGraph.from_nodes(nodes, output, eps=p.eps, momentum=p.momentum))  # noqa: B023

@@ -136,3 +136,19 @@ def test_child_share_is_monotone_in_the_pool(s: int, n: int, t: int) -> None:
     assert (share == 0.0) == (s == 0 and n == 0)
     if s == 0:
         assert share <= 0.5
+
+
+@settings(max_examples=300)
+@given(st.integers(0, 1500), st.integers(0, 40), st.integers(0, 10**6))
+def test_sample_indices_draws_what_random_sample_draws(n: int, k: int, seed: int) -> None:
+    """The tournament's index draw is ``sorted(rng.sample(range(n), k))`` draw
+    for draw (so a seed gives the searches it gave before), and leaves the
+    generator in the same state."""
+    from search_engine.selection import sample_indices
+
+    k = min(k, n)
+    a, b = random.Random(seed), random.Random(seed)
+    drawn = sample_indices(n, k, a)
+    assert drawn == sorted(b.sample(range(n), k))
+    assert len(set(drawn)) == k and all(0 <= i < n for i in drawn)
+    assert a.getstate() == b.getstate()
