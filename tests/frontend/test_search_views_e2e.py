@@ -212,7 +212,7 @@ def test_a_random_search_shows_its_funnel_and_candidates_compare_side_by_side(la
     expect(scores.get_by_role("row")).to_have_count(len(TINY_EVAL["architectures"]) + 2)  # head, archs, mean
     curves = page.get_by_role("img", name=re.compile(r"^Validation accuracy against step"))
     expect(curves).to_have_attribute("data-series", str(2 * len(TINY_EVAL["architectures"])))
-    page.wait_for_timeout(400)  # let the curves draw
+    expect(curves.locator("canvas, svg").first).to_be_visible()  # the curves are drawn
     page.screenshot(path=str(ARTIFACTS / "search-compare.png"), full_page=True)
     page.get_by_role("region", name="Formulas and graphs").screenshot(path=str(ARTIFACTS / "search-compare-graphs.png"))
 
