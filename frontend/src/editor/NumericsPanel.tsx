@@ -4,6 +4,7 @@
  * scale; every number has three significant digits (see numerics.ts).
  */
 import type { NumericProbe } from "../api/types";
+import { ErrorNote } from "../app/ui";
 import { formatNumber as fmt, formatScale, groupChecks, MODE_LABEL, type ProbeCheck, type ProbeMode } from "./numerics";
 
 const COLUMNS = ["mean", "std", "min", "max"] as const;
@@ -23,11 +24,7 @@ export function NumericsPanel({ probe, error, running }: { probe: NumericProbe |
         batch_* ops (mode S) gives the same numbers in both: one row says “both”.
       </p>
       {running && <p className="muted">Running…</p>}
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorNote error={error} />
       {probe && (
         <>
           <p className={probe.ok ? "ok-text" : "bad-text"} role="status">

@@ -33,7 +33,7 @@ export function ComparePage() {
     return (
       <div className="searches">
         {back}
-        <p role="alert">Nothing to compare: select candidates in the search's table first.</p>
+        <ErrorNote>Nothing to compare: select candidates in the search's table first.</ErrorNote>
       </div>
     );
   if (error)

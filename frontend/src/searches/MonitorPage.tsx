@@ -42,7 +42,7 @@ function useNow(ms: number): number {
 export function MonitorPage() {
   const params = useParams();
   const id = Number(params.searchId);
-  if (!Number.isInteger(id) || id <= 0) return <p role="alert">No such search.</p>;
+  if (!Number.isInteger(id) || id <= 0) return <ErrorNote>No such search.</ErrorNote>;
   return <Monitor key={id} searchId={id} />;
 }
 
