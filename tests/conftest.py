@@ -44,6 +44,10 @@ hypothesis_settings.register_profile("dev")
 hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"hypothesis profile: {hypothesis_settings.get_current_profile_name()} (CI={os.environ.get('CI', '')!r})"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test under ``tests/frontend`` or ``tests/system`` carries its folder's marker."""
     missing = []
