@@ -59,10 +59,10 @@ export function CandidatePage() {
       </header>
 
       <div className="controls" role="group" aria-label="Candidate actions">
-        <a className="btn button-link" href={api.candidateExportUrl(cand.id)} download data-testid="download-py">
+        <a className="btn" href={api.candidateExportUrl(cand.id)} download data-testid="download-py">
           Download layer.py
         </a>
-        <a className="btn button-link" href={api.candidateBundleUrl(cand.id)} download>
+        <a className="btn" href={api.candidateBundleUrl(cand.id)} download>
           Download bundle.zip
         </a>
         <button type="button" className="btn btn-primary" onClick={() => navigate(openInEditor(cand))}>

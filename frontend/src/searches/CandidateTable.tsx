@@ -196,11 +196,11 @@ export function CandidateTable({
           </details>
           {onCompare ? (
             <>
-              <button type="button" onClick={onCompare} disabled={selected.size < 2}>
+              <button type="button" className="btn" onClick={onCompare} disabled={selected.size < 2}>
                 Compare selected ({selected.size})
               </button>
               {selected.size > 0 && onClearSelection ? (
-                <button type="button" onClick={onClearSelection}>
+                <button type="button" className="btn" onClick={onClearSelection}>
                   Clear selection
                 </button>
               ) : null}

@@ -201,15 +201,15 @@ function Monitor({ searchId }: { searchId: number }) {
           </div>
         </dl>
         <div className="controls" role="group" aria-label="Search controls">
-          <button type="button" onClick={() => control("pause")} disabled={busy || !canPause}>
+          <button type="button" className="btn" onClick={() => control("pause")} disabled={busy || !canPause}>
             Pause
           </button>
-          <button type="button" onClick={() => control("resume")} disabled={busy || !canResume}>
+          <button type="button" className="btn" onClick={() => control("resume")} disabled={busy || !canResume}>
             Resume
           </button>
           <button
             type="button"
-            className="danger"
+            className="btn btn-danger"
             onClick={() => {
               if (window.confirm("Stop this search now? Queued candidates will not start and running evaluations are abandoned."))
                 control("stop");
@@ -218,11 +218,11 @@ function Monitor({ searchId }: { searchId: number }) {
           >
             Stop
           </button>
-          <button type="button" onClick={() => clone()} disabled={busy}>
+          <button type="button" className="btn" onClick={() => clone()} disabled={busy}>
             Clone
           </button>
           {bestId !== null ? (
-            <Link className="button-link" to={`/candidates/${bestId}/`} data-testid="best-link">
+            <Link className="btn" to={`/candidates/${bestId}/`} data-testid="best-link">
               Best layer (#{bestId})
             </Link>
           ) : null}

@@ -199,7 +199,7 @@ export function ParetoChart({ state, version: liveVersion, architectures, onOpen
             open the candidate
           </p>
           {onCompare && front.length > 1 ? (
-            <button type="button" onClick={() => onCompare(front.map((p) => p.id))}>
+            <button type="button" className="btn" onClick={() => onCompare(front.map((p) => p.id))}>
               Compare the {single ? "best-so-far line" : "front"} ({front.length})
             </button>
           ) : null}

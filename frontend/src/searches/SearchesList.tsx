@@ -29,7 +29,7 @@ export function SearchesListPage() {
     <div className="searches">
       <div className="page-head">
         <h1>Searches</h1>
-        <Link className="btn btn-primary button-link" to="/searches/new/">
+        <Link className="btn btn-primary" to="/searches/new/">
           New search
         </Link>
       </div>
