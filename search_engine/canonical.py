@@ -197,6 +197,8 @@ def structural_keys(graph: LayerGraph) -> dict[str, str]:
 
 
 _INPUT_KEYS = {name: f"input:{name}" for name in _INPUT_DIMS}
+_INPUT_INDEX: dict[str, Ref] = {f"input:{name}": name for name in _INPUT_DIMS}
+_INPUT_KEY_DIMS = {f"input:{name}": dims for name, dims in _INPUT_DIMS.items()}
 
 
 def build_program(graph: LayerGraph) -> Program:
@@ -211,32 +213,40 @@ def build_program(graph: LayerGraph) -> Program:
     # structural key -> (node, its op, its inputs' keys in canonical order)
     by_key: dict[str, tuple[Node, Op, list[str]]] = {}
     for node in graph.live_nodes():
-        op = OPS[node.op]
-        child = [keys[r] for r in node.inputs]
-        if op.commutative:
-            child.sort()
-        by_key.setdefault(keys[node.id], (node, op, child))
-    index: dict[str, Ref] = {f"input:{k}": k for k in _INPUT_DIMS}
-    dims: dict[str, frozenset[str]] = {f"input:{k}": v for k, v in _INPUT_DIMS.items()}
+        key = keys[node.id]
+        if key not in by_key:
+            op = OPS[node.op]
+            child = [keys[r] for r in node.inputs]
+            if op.commutative:
+                child.sort()
+            by_key[key] = (node, op, child)
+    index: dict[str, Ref] = dict(_INPUT_INDEX)
+    dims: dict[str, frozenset[str]] = dict(_INPUT_KEY_DIMS)
     steps: list[Step] = []
     # Iterative post-order DFS: a 256-node chain must not depend on the recursion limit.
-    stack: list[tuple[str, bool]] = [(keys[graph.output], False)]
+    # A key on top of the stack is emitted once all its inputs are; until then its
+    # inputs not yet emitted go on top, the first one uppermost.
+    stack: list[str] = [keys[graph.output]]
     while stack:
-        key, expanded = stack.pop()
+        key = stack[-1]
         if key in index:
+            stack.pop()
             continue
         node, op, child = by_key[key]
-        if not expanded:
-            stack.append((key, True))
-            stack.extend((c, False) for c in reversed(child))
+        todo = [c for c in child if c not in index]
+        if todo:
+            todo.reverse()
+            stack += todo
             continue
+        stack.pop()
         if op.category == "elementwise":
-            node_dims = dims[child[0]].union(*(dims[c] for c in child[1:]))
+            node_dims = dims[child[0]] if len(child) == 1 else dims[child[0]] | dims[child[1]]
         else:
             node_dims = dims[child[0]] & _KEPT_DIMS[op.axes or ""]
         dims[key] = node_dims
-        index[key] = len(steps) + 1
-        steps.append(Step(len(steps) + 1, op, tuple(index[c] for c in child), dict(node.params),
+        number = len(steps) + 1
+        index[key] = number
+        steps.append(Step(number, op, tuple([index[c] for c in child]), dict(node.params),
                           node_dims))
     program = Program(tuple(steps), index[keys[graph.output]], graph.eps, graph.momentum)
     _PROGRAMS[identity] = program

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -131,6 +131,7 @@ class LayerGraph:
         self._readers: dict[str, tuple[str, ...]] | None = None
         self._with_x: frozenset[str] | None = None
         self._node_ids: frozenset[int] | None = None
+        self._memo: dict[Any, Any] = {}
 
     # --- construction ---------------------------------------------------------
 
@@ -278,6 +279,16 @@ class LayerGraph:
                     found.add(node_id)
             self._with_x = frozenset(found)
         return self._with_x
+
+    def memo(self, key: Any, compute: Callable[[LayerGraph], Any]) -> Any:
+        """``compute(self)``, computed once per ``key`` for this graph: a value
+        derived from its structure (immutable), such as what a mutation may
+        rewire, which the search asks of one parent again and again."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = compute(self)
+            return value
 
     def topological_order(self) -> tuple[str, ...]:
         """All node ids, each after its inputs (ties in document order)."""

@@ -67,8 +67,13 @@ class MutationError(RuntimeError):
     """No valid, different child within the attempt bound."""
 
 
-def allowed_inputs(graph: LayerGraph, target: str) -> list[str]:
-    """Inputs and nodes ``target`` may read without closing a cycle, in a stable order."""
+def allowed_inputs(graph: LayerGraph, target: str) -> tuple[str, ...]:
+    """Inputs and nodes ``target`` may read without closing a cycle, in a stable order
+    (computed once per graph and target)."""
+    return graph.memo(("allowed_inputs", target), lambda g: _allowed_inputs(g, target))
+
+
+def _allowed_inputs(graph: LayerGraph, target: str) -> tuple[str, ...]:
     readers = graph.readers()
     excluded, stack = set(), [target]  # target and everything reading it: a cycle
     while stack:
@@ -76,7 +81,7 @@ def allowed_inputs(graph: LayerGraph, target: str) -> list[str]:
         if current not in excluded:
             excluded.add(current)
             stack.extend(readers.get(current, ()))
-    return list(INPUT_NAMES) + [i for i in graph.topological_order() if i not in excluded]
+    return (*INPUT_NAMES, *(i for i in graph.topological_order() if i not in excluded))
 
 
 def depends_on_x(graph: LayerGraph) -> frozenset[str]:
@@ -121,6 +126,15 @@ def replace_node(graph: LayerGraph, new: Node) -> LayerGraph:
     return build_child(graph, [new if n.id == new.id else n for n in graph.nodes], graph.output)
 
 
+def _insert_edges(graph: LayerGraph) -> tuple[list[tuple[str | None, int]], str]:
+    """The edges an insert may split (``None``: the output edge) and the new node's id."""
+    edges: list[tuple[str | None, int]] = [(None, 0)]
+    # the zero of max(a, 0) is the ReLU's constant, not a value to transform
+    edges += [(n.id, slot) for n in graph.live_nodes() for slot in range(len(n.inputs))
+              if n.inputs[slot] != "zero"]
+    return edges, fresh_id({*INPUT_NAMES, *(n.id for n in graph.nodes)})
+
+
 def mutate_insert(graph: LayerGraph, rng: random.Random, ops: Sequence[str]) -> LayerGraph:
     """Insert a new node into a random edge of the live graph.
 
@@ -132,17 +146,13 @@ def mutate_insert(graph: LayerGraph, rng: random.Random, ops: Sequence[str]) -> 
     not depend on ``b`` (no cycle) and differs from ``a``; when ``a`` does not
     depend on x (``v1`` in ``v1 * x``), that value does.
     """
-    edges: list[tuple[str | None, int]] = [(None, 0)]  # None: the output edge
-    # the zero of max(a, 0) is the ReLU's constant, not a value to transform
-    edges += [(n.id, slot) for n in graph.live_nodes() for slot in range(len(n.inputs))
-              if n.inputs[slot] != "zero"]
+    edges, new_id = graph.memo("insert_edges", _insert_edges)
     reader, slot = rng.choice(edges)
     source = graph.output if reader is None else graph.node(reader).inputs[slot]
     op = rng.choice(ops)
-    new_id = fresh_id({*INPUT_NAMES, *(n.id for n in graph.nodes)})
     inputs = [source]
     if OPS[op].arity == 2:
-        candidates = list(INPUT_NAMES) + list(graph.topological_order()) if reader is None \
+        candidates = (*INPUT_NAMES, *graph.topological_order()) if reader is None \
             else allowed_inputs(graph, reader)
         need_x = None if source in depends_on_x(graph) else depends_on_x(graph)
         inputs.insert(rng.randrange(2),

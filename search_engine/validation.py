@@ -31,6 +31,7 @@ from search_engine.ops import (
 )
 
 _ID_RE = re.compile(ID_PATTERN)
+_GOOD_IDS: set[str] = set()  # ids known to match _ID_RE
 _TOP_KEYS = frozenset({"format", "name", "eps", "momentum", "nodes", "output", "ui"})
 _NODE_KEYS = frozenset({"id", "op", "inputs", "params"})
 _UI_MAX_DEPTH = 64
@@ -202,8 +203,12 @@ def _check_node(node: Any, seen: set[str]) -> Node:
     where = f"node {show(node.id)}"
     if node.id in INPUT_NAMES:
         raise GraphError("reserved_id", f"{where}: the id shadows the input {node.id!r}", node.id)
-    if not _ID_RE.fullmatch(node.id):
-        raise GraphError("bad_id", f"{where}: an id is 1-32 characters of [A-Za-z0-9_-]", node.id)
+    if node.id not in _GOOD_IDS:
+        if not _ID_RE.fullmatch(node.id):
+            raise GraphError("bad_id", f"{where}: an id is 1-32 characters of [A-Za-z0-9_-]",
+                             node.id)
+        if len(_GOOD_IDS) < 4096:  # the search's ids (n1, n2, ...) come back again and again
+            _GOOD_IDS.add(node.id)
     if node.id in seen:
         raise GraphError("duplicate_id", f"{where}: the id is used twice", node.id)
     seen.add(node.id)
