@@ -14,6 +14,7 @@ hotspots of the engine loop (cProfile, by own time).
 
     python -m benchmarks.engine                    # 20,000 candidates
     python -m benchmarks.engine --budget 50000 --top 20
+    python -m benchmarks.engine --budget 20000 --chunks 5   # is the cost per candidate flat?
     git worktree add --detach /tmp/before d070644  # the engine as it was, side by side
     python -m benchmarks.engine --tree /tmp/before --repeat 3
 
@@ -65,8 +66,9 @@ def config(budget: int):  # noqa: ANN201 - SearchConfig
     return build_config("paper-b", {"budget": budget, "parallel": 1})
 
 
-def engine_loop(budget: int, seed: int) -> int:
-    """ask/tell until the budget is spent; returns the number of candidates told."""
+def engine_loop(budget: int, seed: int, marks: list[float] | None = None) -> int:
+    """ask/tell until the budget is spent; returns the number of candidates told.
+    ``marks`` gets the process time after every candidate (for --chunks)."""
     from search_engine.evolution import Evolution
 
     evo = Evolution(config(budget), seed=seed)
@@ -74,6 +76,8 @@ def engine_loop(budget: int, seed: int) -> int:
     while (p := evo.ask()) is not None:
         evo.tell(p.key, fake_result(p.key))
         told += 1
+        if marks is not None:
+            marks.append(time.process_time())
     return told
 
 
@@ -89,16 +93,28 @@ def cpu_rate(fn, *args, repeat: int = 1) -> tuple[float, float, int]:  # noqa: A
     return best
 
 
-def runner_loop(budget: int, seed: int) -> int:
+def runner_loop(budget: int, seed: int, marks: list[float] | None = None) -> int:
     from search_engine import runner
 
     runner.evaluate_document = fake_evaluate
+    progress = None if marks is None else (lambda _: marks.append(time.process_time()))
     with tempfile.TemporaryDirectory() as tmp:
         doc = runner.run_search(config(budget), seed, out_path=Path(tmp) / "results.json",
-                                probe=False)
+                                probe=False, progress=progress)
         size = sum(f.stat().st_size for f in Path(tmp).iterdir())
         print(f"  results files: {size / 1e6:.1f} MB for {budget} candidates")
     return doc["counts"]["proposed"]
+
+
+def chunk_rates(fn, budget: int, seed: int, chunks: int) -> list[float]:  # noqa: ANN001
+    """Candidates per CPU-second in each of ``chunks`` equal stretches of one run
+    of fn: flat when the cost per candidate does not grow with the search."""
+    marks: list[float] = []
+    start = time.process_time()
+    fn(budget, seed, marks)
+    size = len(marks) // chunks
+    ends = [start] + [marks[(i + 1) * size - 1] for i in range(chunks)]
+    return [size / (ends[i + 1] - ends[i]) for i in range(chunks)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tree", help="measure the engine of another checkout (its search_engine; "
                     "ask/tell only)")
     ap.add_argument("--out", help="also write the report here")
+    ap.add_argument("--chunks", type=int, default=0,
+                    help="linearity: also print the rate in each of N equal stretches of one "
+                    "run (ask/tell and runner); a rate that falls with the stretch means a "
+                    "cost that grows with the search")
     args = ap.parse_args(argv)
     if args.tree:
         sys.path.insert(0, str(Path(args.tree).resolve()))
@@ -140,6 +160,15 @@ def main(argv: list[str] | None = None) -> int:
                  f"({n} candidates, {cpu:.2f} CPU-s)")
     print(lines[-1], flush=True)
 
+    if args.chunks:
+        for name, fn, budget in (("engine ask/tell", engine_loop, args.budget),
+                                 ("runner with results files", runner_loop, rbudget)):
+            rates = chunk_rates(fn, budget, args.seed, args.chunks)
+            lines.append(f"linearity, {name}: candidates per CPU-second in each "
+                         f"{budget // args.chunks}-candidate stretch: "
+                         + ", ".join(f"{r:,.0f}" for r in rates))
+            print(lines[-1], flush=True)
+
     profile = cProfile.Profile()
     profile.runcall(engine_loop, args.profile_budget, args.seed)
     text = io.StringIO()
@@ -149,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["", f"top {args.top} hotspots of the engine loop ({args.profile_budget} "
               "candidates, by own time):", *hot[start:]]
     report = "\n".join(lines)
-    print("\n".join(lines[3:]))
+    print("\n".join(lines[3 + (2 if args.chunks else 0):]))
     if args.out:
         Path(args.out).write_text(report + "\n")
     return 0
