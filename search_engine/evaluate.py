@@ -74,7 +74,8 @@ def resolve_device(device: str | None) -> torch.device:
 
 
 def arch_seeds(seed: int, index: int) -> tuple[int, int]:
-    """(weight-init seed, data seed) for the index-th architecture of a candidate."""
+    """(weight-init seed, data seed) for the index-th architecture of a candidate;
+    data seed + 1 seeds the batches that recompute batch statistics."""
     base = (seed * 1_000_003 + index * 7919) % (2**62)
     return base, base + 1
 
@@ -152,8 +153,8 @@ def _run(graph, config: EvalConfig, seed: int, dev: torch.device, result: EvalRe
                             depth=config.depth, generator=torch.Generator().manual_seed(init_seed),
                             branch_init=config.branch_init)
 
-    def data_generator(index: int) -> torch.Generator:
-        return torch.Generator(device=dev).manual_seed(arch_seeds(seed, index)[1])
+    def data_generator(index: int, offset: int = 0) -> torch.Generator:
+        return torch.Generator(device=dev).manual_seed(arch_seeds(seed, index)[1] + offset)
 
     # 2. stability, every architecture before any training (it is much cheaper)
     if config.stability_steps > 0:
@@ -177,7 +178,7 @@ def _run(graph, config: EvalConfig, seed: int, dev: torch.device, result: EvalRe
     for i, arch in enumerate(config.architectures):
         check_stop()
         trainer = Trainer(model_for(i, arch), data, settings, generator=data_generator(i),
-                          should_stop=should_stop)
+                          should_stop=should_stop, stats_generator=data_generator(i, 1))
         if config.quality_steps > 0:
             trainer.progress = emit(arch, "quality")
             t = time.perf_counter()

@@ -152,6 +152,16 @@ _CPU_QUICK = SearchConfig(
         # 2.0 the 8 reference layers still need that 3-seed check before the
         # gate moves (a 12% gate would have passed them all unclipped).
         quality_threshold=0.15,
+        # Ours: before each validation, the running estimates of batch
+        # statistics are recomputed over 8 training batches ("precise BN").
+        # After 75 steps they lag the weights: BN-ReLU read 28% at the gate
+        # with 43-64% training accuracy. Over 3 seeds x 2 clips, 22 of 24
+        # BN-ReLU/EvoNorm-B0 cells read higher (mean +0.07 at clip 1, +0.09 at
+        # clip 2), the one cell at chance (BN-ReLU, EfficientNet-B0, seed 2,
+        # clip 1: 10%) reads 22%, and every reference cell passes the gate;
+        # layers without batch statistics are untouched
+        # (benchmarks/results/precise_stats_cpu_quick.txt).
+        stats_batches=8,
         stability_steps=10,
         stability_threshold=1e8,
         progress_every=25,

@@ -19,6 +19,12 @@ gradients is clipped before each optimiser step, on the device. The paper
 presets use it instead of a warmup: at lr 0.1 from step 0 the classifier's
 logits otherwise swing by tens per step and the 100-step quality snapshot
 rejects reference layers (benchmarks/results/calibration_paper_b_cpu_digits.txt).
+
+Precise statistics (`stats_batches`, ours): before each validation the
+running estimates of every batch statistic are recomputed as the plain
+average over that many training batches (training-mode forwards without
+gradients, from a sampler of their own so the training stream is the same
+with and without), then the model is validated. See `recompute_batch_stats`.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ class TrainSettings:
     bf16: bool = False
     progress_every: int = 50
     channels_last: bool = False
+    stats_batches: int = 0
 
     @classmethod
     def from_eval_config(cls, config, *, total_steps: int | None = None) -> TrainSettings:  # noqa: ANN001
@@ -71,6 +78,7 @@ class TrainSettings:
             grad_clip=config.grad_clip,
             bf16=config.bf16,
             progress_every=config.progress_every,
+            stats_batches=config.stats_batches,
         )
 
 
@@ -116,6 +124,7 @@ class Trainer:
         generator: torch.Generator,
         progress: Progress | None = None,
         should_stop: Callable[[], bool] | None = None,
+        stats_generator: torch.Generator | None = None,
     ) -> None:
         self.device = data.device
         self.model = model.to(self.device)
@@ -142,6 +151,12 @@ class Trainer:
         # each later one after opt.step(). Host arithmetic only, no device sync.
         self.sched = torch.optim.lr_scheduler.LambdaLR(
             self.opt, lambda step: learning_rate(step, settings) / settings.lr
+        )
+        # batches for recompute_batch_stats, drawn apart from the training stream
+        self.stats_sampler = None if not settings.stats_batches else BatchSampler(
+            data, settings.batch_size, channels_last=settings.channels_last,
+            generator=stats_generator if stats_generator is not None
+            else torch.Generator(device=self.device).manual_seed(0),
         )
         self.state = TrainState()
         self._loss_sum = torch.zeros((), device=self.device)
@@ -202,7 +217,11 @@ class Trainer:
 
     @torch.no_grad()
     def validate(self) -> float:
-        """Accuracy on the full 32x32 validation images in evaluation mode."""
+        """Accuracy on the full 32x32 validation images in evaluation mode (after
+        recomputing the batch statistics' running estimates when `stats_batches`)."""
+        if self.stats_sampler is not None:
+            with self._autocast():
+                recompute_batch_stats(self.model, self.stats_sampler, self.s.stats_batches)
         self.model.eval()
         correct = torch.zeros((), device=self.device, dtype=torch.long)
         total = 0
@@ -215,6 +234,44 @@ class Trainer:
             total += y.shape[0]
         self.model.train()
         return correct.item() / max(total, 1)
+
+
+@torch.no_grad()
+def recompute_batch_stats(model: nn.Module, sampler: BatchSampler, batches: int) -> int:
+    """Set every running estimate of a batch statistic in `model` to its plain
+    average over `batches` batches from `sampler`; returns how many modules hold one.
+
+    Invariant: the result does not depend on the estimates before the call
+    (each module's momentum is 1/(k+1) for its k-th batch: a cumulative
+    average, so the first batch overwrites the old value). Compiled layers
+    (``running_*`` buffers, :mod:`search_engine.compiler`) and torch's own
+    batch norms are both handled; momenta and the training flag are restored.
+    Modules without running estimates make this a no-op (no forward runs).
+    """
+    layers = [m for m in model.modules()
+              if any(n.startswith("running_") for n, _ in m.named_buffers(recurse=False))
+              and not isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    norms = [m for m in model.modules()
+             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    if not layers and not norms:
+        return 0
+    saved = [(m, m.momentum) for m in layers + norms]
+    was_training = model.training
+    model.train()
+    try:
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # torch's cumulative average
+        for k in range(batches):
+            for m in layers:
+                m.momentum = 1.0 / (k + 1)
+            x, _ = sampler.next()
+            model(x)
+    finally:
+        for m, momentum in saved:
+            m.momentum = momentum
+        model.train(was_training)
+    return len(layers) + len(norms)
 
 
 def thin_curve(curve: list[dict], max_points: int = 200) -> list[dict]:

@@ -11,8 +11,17 @@ import torch
 from torch import nn
 
 from search_engine.anchors import bn_relu, build_anchor
-from search_engine.datasets import load_dataset
-from search_engine.trainer import Trainer, TrainSettings, learning_rate, thin_curve
+from search_engine.compiler import compile_graph
+from search_engine.config import EvalConfig
+from search_engine.datasets import BatchSampler, load_dataset
+from search_engine.library import load_reference
+from search_engine.trainer import (
+    Trainer,
+    TrainSettings,
+    learning_rate,
+    recompute_batch_stats,
+    thin_curve,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -184,3 +193,65 @@ def test_thin_curve() -> None:
     thin = thin_curve(curve, 200)
     assert len(thin) <= 200 and thin[-1]["step"] == 999 and thin[0]["step"] == 0
     assert thin_curve(curve[:5]) == curve[:5]
+
+
+def _stats_model() -> tuple[nn.Module, list[torch.Tensor]]:
+    """A model with one compiled BN-ReLU (running_* buffers) and one torch BatchNorm2d."""
+    layer = compile_graph(load_reference("bn_relu"), 3)
+    model = nn.Sequential(layer, nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
+    buffers = [b for n, b in model.named_buffers() if "running" in n]
+    return model, buffers
+
+
+def _sampler(seed: int) -> BatchSampler:
+    return BatchSampler(load_dataset("synthetic"), 16, generator=torch.Generator().manual_seed(seed))
+
+
+def test_recompute_batch_stats_is_the_plain_average_over_the_batches() -> None:
+    model, buffers = _stats_model()
+    # oracle: momentum 1 keeps exactly the last batch's statistic; average those by hand
+    per_batch = []
+    sampler = _sampler(4)
+    with torch.no_grad():
+        model[0].momentum, model[2].momentum = 1.0, 1.0
+        for _ in range(5):
+            model(sampler.next()[0])
+            per_batch.append([b.clone() for b in buffers])
+    expected = [torch.stack(col).mean(0) for col in zip(*per_batch, strict=True)]
+
+    model[0].momentum, model[2].momentum = 0.1, 0.1
+    for b in buffers:
+        if b.is_floating_point():
+            b.fill_(123.0)  # stale estimates must not matter
+    model.eval()
+    assert recompute_batch_stats(model, _sampler(4), 5) == 2
+    for got, want in zip(buffers, expected, strict=True):
+        if got.is_floating_point():
+            torch.testing.assert_close(got, want)
+    assert model[0].momentum == 0.1 and model[2].momentum == 0.1 and not model.training
+
+
+def test_recompute_batch_stats_without_running_estimates_runs_nothing() -> None:
+    model = nn.Sequential(compile_graph(load_reference("gn_relu"), 3))
+    calls = []
+    model.register_forward_hook(lambda *a: calls.append(1))
+    assert recompute_batch_stats(model, _sampler(0), 5) == 0 and calls == []
+
+
+def test_stats_batches_change_validation_not_the_training_stream() -> None:
+    """Precise statistics recompute the running estimates before validation
+    from batches of their own: training is the same with and without."""
+    plain, precise = _trainer(steps=12), _trainer(steps=12, stats_batches=4)
+    assert plain.run(12).curve == precise.run(12).curve
+    before = [b.clone() for n, b in precise.model.named_buffers() if "running_mean" in n]
+    precise.validate()
+    after = [b for n, b in precise.model.named_buffers() if "running_mean" in n]
+    assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
+    for pa, pb in zip(plain.model.parameters(), precise.model.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+
+
+def test_eval_config_stats_batches_reach_the_trainer() -> None:
+    config = EvalConfig(dataset="synthetic", stats_batches=7)
+    assert TrainSettings.from_eval_config(config).stats_batches == 7
+    assert EvalConfig.from_dict({k: v for k, v in config.to_dict().items() if k != "stats_batches"}).stats_batches == 0
