@@ -225,7 +225,7 @@ def _search_config(
 
 
 class _Bar:
-    """A tqdm bar fed by run_search's progress callback."""
+    """A tqdm bar of budget slots spent, fed by run_search's progress callback."""
 
     def __init__(self, total: int, initial: int) -> None:
         from tqdm import tqdm
@@ -236,8 +236,8 @@ class _Bar:
 
     def __call__(self, event: dict) -> None:
         c = event["counts"]
-        self._bar.update(event["told"] - self._told)
-        self._told = event["told"]
+        self._bar.update(event["spent"] - self._told)
+        self._told = event["spent"]
         self._bar.set_postfix(evaluated=c["evaluated"], rejected=c["rejected"],
                               failed=c["failed"], front=len(event["front"]))
 
@@ -250,27 +250,34 @@ def _progress_bar(args: argparse.Namespace, config: SearchConfig, out: Path) -> 
         return None
     initial = 0
     if args.resume:
-        counts = json.loads(out.read_text()).get("counts", {})
-        initial = sum(counts.get(k, 0) for k in ("evaluated", "rejected", "failed"))
+        from search_engine.evolution import slots_spent
+
+        doc = json.loads(out.read_text())
+        counts = doc.get("counts", {})
+        told = sum(counts.get(k, 0) for k in ("evaluated", "rejected", "failed"))
+        initial = slots_spent(told, (doc.get("funnel") or {}).get("unstable", 0), config.budget)
     return _Bar(config.budget, initial)
 
 
 def funnel_line(funnel: dict) -> str:
-    """The funnel in one line: ``drawn 412 > refused: static 80, probe 190 > trained 142 (...)``."""
+    """The funnel in one line: ``drawn 412 > refused: static 80, probe 190 > sent 142 > ...``."""
     f = funnel
-    trained = f["drawn"] - f["refused_static"] - f["refused_probe"]
+    sent = f["drawn"] - f["refused_static"] - f["refused_probe"]
+    trained = f["low_quality"] + f["rejected_other"] + f["failed"] + f["evaluated"]
     return (f"funnel: drawn {f['drawn']} > refused free: static {f['refused_static']}, "
-            f"probe {f['refused_probe']} > trained {trained}: unstable {f['unstable']}, "
+            f"probe {f['refused_probe']} > sent {sent}: unstable {f['unstable']}, "
+            f"in flight {f['in_flight']} > reached training {trained} (the budget): "
             f"low quality {f['low_quality']}, other rejections {f['rejected_other']}, "
-            f"failed {f['failed']}, evaluated {f['evaluated']}, in flight {f['in_flight']}")
+            f"failed {f['failed']}, evaluated {f['evaluated']}")
 
 
 def _summary(doc: dict, out: str) -> str:
     c = doc["counts"]
     told = c["evaluated"] + c["rejected"] + c["failed"]
-    text = (f"{told} candidates trained ({c['evaluated']} evaluated, {c['rejected']} rejected, "
-            f"{c['failed']} failed); Pareto front: {len(doc['pareto_front'])} layer(s); "
-            f"results in {out}")
+    unstable = doc["funnel"]["unstable"]
+    text = (f"{told} candidates ({c['evaluated']} evaluated, {c['rejected']} rejected of which "
+            f"{unstable} unstable, {c['failed']} failed), {told - unstable} reached training; "
+            f"Pareto front: {len(doc['pareto_front'])} layer(s); results in {out}")
     if not doc["finished"]:
         text += f"; stopped ({doc['stopped_reason']}): continue with --resume"
     text += "\n" + funnel_line(doc["funnel"])

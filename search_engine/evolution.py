@@ -13,8 +13,16 @@ was proposed before, the static checks of :mod:`search_engine.static_checks`
 and, when the caller injects one, ``screen(graph) -> reason | None`` (the
 numeric probe, which needs torch, so the engine only calls it). A refused
 layer is counted and replaced by another draw (or another child); only
-proposals handed out spend the budget. Seed layers are the user's choice and
+proposals handed out can spend the budget. Seed layers are the user's choice and
 skip the static checks and the screen.
+
+**What the budget counts: candidates that reach training.** A proposal the
+stability test rejects (``unstable``: a few adversarial steps, no training)
+gives its budget slot back, up to :data:`UNSTABLE_ALLOWANCE` times the budget
+in all; past that allowance each one spends a slot, so a search whose layers
+are nearly all unstable still ends. Every other outcome (evaluated, below the
+quality gate, diverged, failed) spends its slot. Proposals in flight hold a
+slot until they are told.
 
 **Funnel.** :attr:`Evolution.funnel` counts, in this order: ``drawn`` (seed
 layers and generated layers, before any check), ``refused_static`` (repeated
@@ -45,9 +53,9 @@ changes it. The population (evaluated candidates only) fills up to
   accuracy (so they win only while nothing has survived); the engine keeps
   the latest ``population_size`` near-misses.
 
-A rejected or failed candidate counts toward the budget and never enters the
-population. No canonical hash is proposed twice (an internal set, plus the
-optional ``is_known`` lookup).
+A rejected or failed candidate never enters the population. No canonical
+hash is proposed twice (an internal set, plus the optional ``is_known``
+lookup).
 """
 
 from __future__ import annotations
@@ -74,6 +82,9 @@ STATE_VERSION = 2
 # MAX_RANDOM_TRIES random draws without one that passes every check means the
 # space (or the screen) leaves nothing to propose.
 TRIES_PER_TOURNAMENT = 30
+# Unstable proposals given back to the budget, at most this many per budget
+# slot (module docstring: "What the budget counts").
+UNSTABLE_ALLOWANCE = 4
 MAX_TOURNAMENTS = 20
 MAX_RANDOM_TRIES = 10_000
 
@@ -85,6 +96,13 @@ FUNNEL_KEYS: tuple[str, ...] = (
 _OUTCOME_KEYS = {"unstable": "unstable", "low_quality": "low_quality"}
 
 Screen = Callable[[LayerGraph], "str | None"]
+
+
+def slots_spent(proposed: int, unstable: int, budget: int) -> int:
+    """Budget slots that ``proposed`` proposals spent or hold when ``unstable`` of them
+    were told unstable: those give their slot back, at most ``UNSTABLE_ALLOWANCE * budget``
+    in all (module docstring: "What the budget counts")."""
+    return proposed - min(unstable, UNSTABLE_ALLOWANCE * budget)
 
 
 class EvolutionError(RuntimeError):
@@ -185,8 +203,9 @@ class Evolution:
     # --- public API --------------------------------------------------------------
 
     def ask(self) -> Proposal | None:
-        """The next candidate to evaluate, or None once ``budget`` proposals are out."""
-        if self._counts["proposed"] >= self.config.budget:
+        """The next candidate to evaluate, or None once the budget is spent or held by
+        proposals in flight."""
+        if self.spent >= self.config.budget:
             return None
         proposal = self._next_seed()
         if proposal is None:
@@ -262,9 +281,14 @@ class Evolution:
         return dict(self._refusals)
 
     @property
+    def spent(self) -> int:
+        """Budget slots spent or held (:func:`slots_spent`)."""
+        return slots_spent(self._counts["proposed"], self._funnel["unstable"], self.config.budget)
+
+    @property
     def done(self) -> bool:
         """Every proposal told and the budget spent."""
-        return self._counts["proposed"] >= self.config.budget and not self._in_flight
+        return self.spent >= self.config.budget and not self._in_flight
 
     def seen(self, key: str) -> bool:
         """Whether ``key`` was ever proposed (here, or per ``is_known``)."""

@@ -249,7 +249,7 @@ def run_search(
     slot (tests with a fake evaluator turn it off).
     ``max_wall_seconds`` counts from this call. Evaluations cut off by it stay
     in flight in the saved state, so ``--resume`` evaluates them again.
-    ``progress`` gets ``{"told", "budget", "counts", "funnel", "key", "status",
+    ``progress`` gets ``{"told", "spent" (budget slots), "budget", "counts", "funnel", "key", "status",
     "front"}`` after every result. Returns the final summary document, with
     every candidate.
     """
@@ -296,7 +296,8 @@ def run_search(
                 run.save(None, final=False)
                 last_save, since_save = time.time(), 0
             if progress is not None:
-                progress({"told": run.told, "budget": config.budget, "counts": evo.counts,
+                progress({"told": run.told, "spent": evo.spent, "budget": config.budget,
+                          "counts": evo.counts,
                           "funnel": evo.funnel, "key": proposal.key,
                           "status": result.get("status"), "front": evo.pareto_front()})
     finally:

@@ -108,7 +108,7 @@ def test_empty_states_know_the_search_and_the_funnel_moves_live(lab_server, page
         "All 2 finished candidates were rejected so far (unstable 2): see the funnel.")
     expect(page.get_by_test_id("funnel-drawn")).to_have_text("13")
     expect(stages.nth(3)).to_contain_text("−2 unstable")
-    expect(page.get_by_test_id("funnel-stable")).to_have_text("0")
+    expect(page.get_by_test_id("funnel-trained")).to_have_text("0")  # unstable: no budget spent
     page.screenshot(path=str(ARTIFACTS / "search-empty-rejected.png"), full_page=True)
 
     # -- the first evaluated candidate: the chart appears, the message goes
@@ -175,7 +175,9 @@ def test_a_random_search_shows_its_funnel_and_candidates_compare_side_by_side(la
     assert [e["payload"]["funnel"] for e in events if e["type"] == "search.funnel"][-1] == funnel
     assert page.evaluate("() => window.__labStream.lastSeq") > seq_at_start  # it came over the socket
     expect(page.get_by_test_id("funnel-drawn")).to_have_text(str(funnel["drawn"]))
-    expect(page.get_by_test_id("funnel-sent")).to_have_text("4")
+    # the budget counts what reached training; unstable layers were sent on top of it
+    expect(page.get_by_test_id("funnel-trained")).to_have_text("4")
+    expect(page.get_by_test_id("funnel-sent")).to_have_text(str(4 + funnel["unstable"]))
     expect(page.get_by_test_id("funnel-evaluated")).to_have_text(str(funnel["evaluated"]))
     expect(page.get_by_role("list", name="Funnel")).to_contain_text("(budget 4 / 4)")
     page.screenshot(path=str(ARTIFACTS / "search-funnel.png"), full_page=True)

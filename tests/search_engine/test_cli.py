@@ -149,7 +149,9 @@ def check_results(doc: dict, budget: int) -> None:
     assert doc["format"] == "layer-lab-results/2" and doc["finished"] is True
     assert doc["config"]["budget"] == budget and doc["config"]["eval"]["dataset"] == "synthetic"
     cands = doc["candidates"]
-    assert len(cands) == budget
+    unstable = sum(c["rejection_reason"] == "unstable" for c in cands)
+    assert doc["funnel"]["unstable"] == unstable
+    assert len(cands) == budget + unstable  # unstable candidates spend no budget
     for c in cands:
         assert set(c) >= {"key", "document", "parent", "mutation", "status",
                           "rejection_reason", "scores"}
@@ -158,7 +160,7 @@ def check_results(doc: dict, budget: int) -> None:
         if c["status"] == "evaluated":
             assert set(c["scores"]) == {"resnet50", "mobilenetv2"}
     keys = {c["key"] for c in cands}
-    assert len(keys) == budget and set(doc["pareto_front"]) <= keys
+    assert len(keys) == len(cands) and set(doc["pareto_front"]) <= keys
     assert isinstance(doc["state"], dict)
 
 
@@ -176,9 +178,10 @@ def test_tiny_real_search_interrupted_and_resumed(tmp_path: Path) -> None:
     r = cli("search", *common, "--workers", "2", "--out", str(whole))
     assert r.returncode == 0, r.stderr
     assert "\r" not in r.stderr  # no progress bar when stderr is not a terminal
-    assert "4 candidates" in r.stdout and "funnel: drawn" in r.stdout
     funnel = json.loads(whole.read_text())["funnel"]
-    assert funnel["drawn"] - funnel["refused_static"] - funnel["refused_probe"] == 4
+    assert f"{4 + funnel['unstable']} candidates" in r.stdout and "funnel: drawn" in r.stdout
+    assert "4 reached training" in r.stdout
+    assert funnel["drawn"] - funnel["refused_static"] - funnel["refused_probe"] - funnel["unstable"] == 4
     whole_doc = json.loads(whole.read_text())
     check_results(whole_doc, 4)
     assert whole_doc["candidates"][0]["mutation"] == "seed"

@@ -151,7 +151,8 @@ class CapacityOut(Schema):
 
 
 class CostOut(Schema):
-    seconds: float | None = Field(description="mean wall seconds per candidate on this lab's workers")
+    seconds: float | None = Field(description="mean wall seconds per budget slot on this lab's workers: "
+                                  "a candidate that reached training plus its share of the unstable ones")
     evaluated_seconds: float | None = Field(description="median for a candidate trained to the end")
     kind: Literal["exact", "scaled", "none"] = Field(
         description="exact: measured with these evaluation settings; scaled: with the same data, anchors "

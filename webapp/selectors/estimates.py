@@ -53,51 +53,58 @@ def _fingerprint(eval_config: dict, drop: tuple[str, ...]) -> str:
     return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _measured_costs() -> list[tuple[dict, float, str]]:
-    """``(eval config, wall seconds, status)`` of the lab's most recent finished candidates."""
+def _measured_costs() -> list[tuple[dict, float, str, str]]:
+    """``(eval config, wall seconds, status, rejection reason)`` of the lab's most recent
+    finished candidates."""
     rows = list(
         Candidate.objects.filter(status__in=MEASURED_STATUSES, started_at__isnull=False, finished_at__isnull=False)
-        .order_by("-id").values_list("search_id", "started_at", "finished_at", "status")[:RECENT_CANDIDATES]
+        .order_by("-id").values_list("search_id", "started_at", "finished_at", "status", "rejection_reason")
+        [:RECENT_CANDIDATES]
     )
     configs = dict(Search.objects.filter(pk__in={r[0] for r in rows}).values_list("pk", "config"))
     out = []
-    for search_id, started, finished, status in rows:
+    for search_id, started, finished, status, reason in rows:
         seconds = (finished - started).total_seconds()
         eval_config = (configs.get(search_id) or {}).get("eval")
         if isinstance(eval_config, dict) and seconds >= 0:
-            out.append((eval_config, seconds, status))
+            out.append((eval_config, seconds, status, reason or ""))
     return out
 
 
 def candidate_cost(*, eval_config: dict) -> dict:
-    """Measured seconds per candidate under ``eval_config`` on this lab's workers.
+    """Measured seconds per budget slot under ``eval_config`` on this lab's workers.
 
     ``{"seconds", "evaluated_seconds", "kind": "exact"|"scaled"|"none", "candidates", "steps_from"}``;
-    ``evaluated_seconds`` is the cost of a candidate that trained to the end (re-ranking's unit).
+    ``seconds`` is what one slot of the budget costs: the mean over the candidates that
+    reached training plus their share of the unstable ones, which cost no budget
+    (``search_engine.evolution``: "What the budget counts"); ``evaluated_seconds`` is the
+    cost of a candidate that trained to the end (re-ranking's unit).
     """
     exact_key = _fingerprint(eval_config, COST_NEUTRAL)
     shape_key = _fingerprint(eval_config, COST_NEUTRAL + SCALABLE)
-    exact: list[tuple[float, str]] = []
-    scaled: list[tuple[float, str, int]] = []
-    for config, seconds, status in _measured_costs():
+    exact: list[tuple[float, str, str]] = []
+    scaled: list[tuple[float, str, str, int]] = []
+    for config, seconds, status, reason in _measured_costs():
         if _fingerprint(config, COST_NEUTRAL) == exact_key:
-            exact.append((seconds, status))
+            exact.append((seconds, status, reason))
         elif _fingerprint(config, COST_NEUTRAL + SCALABLE) == shape_key and int(config.get("steps") or 0) > 0:
-            scaled.append((seconds, status, int(config["steps"])))
+            scaled.append((seconds, status, reason, int(config["steps"])))
     if exact:
         return _summary(exact, kind="exact", steps_from=None)
     if scaled:
         steps = int(eval_config.get("steps") or 0)
-        factor_by = statistics.median(s for _, _, s in scaled)
-        rows = [(seconds * steps / old, status) for seconds, status, old in scaled]
+        factor_by = statistics.median(s for *_, s in scaled)
+        rows = [(seconds * steps / old, status, reason) for seconds, status, reason, old in scaled]
         return _summary(rows, kind="scaled", steps_from=int(factor_by))
     return {"seconds": None, "evaluated_seconds": None, "kind": "none", "candidates": 0, "steps_from": None}
 
 
-def _summary(rows: list[tuple[float, str]], *, kind: str, steps_from: int | None) -> dict:
-    evaluated = [s for s, status in rows if status == CandidateStatus.EVALUATED]
+def _summary(rows: list[tuple[float, str, str]], *, kind: str, steps_from: int | None) -> dict:
+    evaluated = [s for s, status, _ in rows if status == CandidateStatus.EVALUATED]
+    slots = sum(reason != "unstable" for _, _, reason in rows)
     return {
-        "seconds": statistics.fmean(s for s, _ in rows),
+        # every measured candidate's cost, spread over those that spent a budget slot
+        "seconds": sum(s for s, _, _ in rows) / slots if slots else None,
         "evaluated_seconds": statistics.median(evaluated) if evaluated else None,
         "kind": kind,
         "candidates": len(rows),

@@ -48,9 +48,21 @@ def search_funnel(engine_state: dict | None) -> dict[str, int] | None:
     return {key: int(counts.get(key) or 0) for key in FUNNEL_KEYS}
 
 
+def budget_spent(counts: dict, budget: int) -> int:
+    """Budget slots the finished candidates spent: the unstable ones give theirs back
+    (``search_engine.evolution.slots_spent``)."""
+    from search_engine.evolution import slots_spent
+
+    finished = sum(int(counts.get(s) or 0) for s in FINISHED_STATUSES)
+    return slots_spent(finished, int(counts.get("unstable") or 0), budget)
+
+
 def search_summary(search: Search) -> dict:
+    from search_engine.evolution import UNSTABLE_ALLOWANCE
+
     best = search.best_candidate
     config = search.config or {}
+    budget = int(config.get("budget") or 0)
     return {
         "id": search.pk,
         "name": search.name,
@@ -61,6 +73,10 @@ def search_summary(search: Search) -> dict:
         "strategy": config.get("strategy", "evolution"),
         "counts": {**(search.counts or {}), "total": search.proposed},
         "budget": config.get("budget"),
+        # slots of the budget spent by finished candidates, and how many unstable ones
+        # per slot may give theirs back (search_engine.evolution: "What the budget counts")
+        "budget_spent": budget_spent(search.counts or {}, budget),
+        "unstable_allowance": UNSTABLE_ALLOWANCE,
         "created_at": search.created_at.isoformat(),
         "best": None if best is None else candidate_summary(best),
         "reason": search.status_reason or None,
@@ -75,17 +91,18 @@ def _throughput_per_minute(search: Search) -> float | None:
     minutes = (now - since).total_seconds() / 60
     if minutes <= 0:
         return None
-    done = Candidate.objects.filter(search=search, status__in=FINISHED_STATUSES,
-                                    finished_at__gte=since, finished_at__lte=now).count()
+    # budget slots per minute: unstable candidates cost no budget (search_engine.evolution)
+    done = (Candidate.objects.filter(search=search, status__in=FINISHED_STATUSES,
+                                     finished_at__gte=since, finished_at__lte=now)
+            .exclude(rejection_reason="unstable").count())
     return done / minutes
 
 
 def search_detail(search: Search) -> dict:
     config = search.config or {}
     throughput = _throughput_per_minute(search)
-    counts = search.counts or {}
-    finished = sum(counts.get(s, 0) for s in FINISHED_STATUSES)
-    remaining = max(0, int(config.get("budget") or 0) - finished)
+    budget = int(config.get("budget") or 0)
+    remaining = max(0, budget - budget_spent(search.counts or {}, budget))
     eta = None
     if search.finished_at is None and throughput:
         eta = remaining / throughput * 60

@@ -38,10 +38,13 @@ def search_set_status(*, search: Search, status: str, stage: str | None = None, 
 
 
 def search_refresh_counts(*, search: Search) -> None:
-    """Recount candidates per status from the (search, status) index into ``search.counts``."""
+    """Recount candidates per status from the (search, status) index into ``search.counts``,
+    plus ``unstable``: the rejected ones the stability test refused (they spend no budget)."""
     counts = dict.fromkeys(CandidateStatus.values, 0)
     for row in Candidate.objects.filter(search=search).values("status").annotate(n=Count("id")).order_by():
         counts[row["status"]] = row["n"]
+    counts["unstable"] = Candidate.objects.filter(search=search, status=CandidateStatus.REJECTED,
+                                                  rejection_reason="unstable").count()
     search.counts = counts
     search.save(update_fields=["counts"])
 

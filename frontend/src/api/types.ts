@@ -217,6 +217,10 @@ export interface SearchSummary {
   mode: Mode;
   counts: Record<string, number>;
   budget: number;
+  /** Budget slots the finished candidates spent (the unstable ones give theirs back). */
+  budget_spent?: number;
+  /** Unstable candidates per budget slot that may give their slot back. */
+  unstable_allowance?: number;
   created_at: string;
   best: CandidateSummary | null;
   /** Why the search ended (see SearchDetail.reason). */

@@ -1,7 +1,8 @@
 /**
  * The search's funnel as narrowing bars: drawn → passed the static checks →
- * sent to training (what the budget counts) → stable → evaluated, with what
- * left at each step. Redrawn live from `search.funnel` events.
+ * sent to the stability test → stable, reached training (what the budget
+ * counts) → evaluated, with what left at each step. Redrawn live from
+ * `search.funnel` events.
  */
 
 import { barPercent, funnelStages, type Funnel } from "./funnel";
@@ -20,7 +21,7 @@ export function FunnelChart({ funnel, budget, ended = false }: Props) {
     <section className="card funnel" aria-labelledby="funnel-title">
       <div className="card-head">
         <h2 id="funnel-title">Funnel</h2>
-        <span className="muted small">free checks cost no budget</span>
+        <span className="muted small">free checks and unstable layers cost no budget</span>
       </div>
       {!funnel ? (
         <p className="muted">This search kept no funnel (it is older than the funnel).</p>

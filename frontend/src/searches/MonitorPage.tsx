@@ -12,6 +12,7 @@ import { ErrorNote } from "../app/ui";
 import { CandidateTable } from "./CandidateTable";
 import { compareUrl, MAX_COMPARED } from "./compare";
 import { FunnelChart } from "./FunnelChart";
+import { budgetSpent } from "./funnel";
 import { etaSeconds, formatDuration, throughputPerMinute } from "./eta";
 import { MonitorStore } from "./monitorStore";
 import { ParetoChart } from "./ParetoChart";
@@ -98,7 +99,9 @@ function Monitor({ searchId }: { searchId: number }) {
   }
 
   const budget = detail.budget;
-  const finished = finishedCount(state);
+  // budget slots spent: unstable candidates give theirs back (search_engine.evolution)
+  const finished = budgetSpent(finishedCount(state), state.funnel?.unstable ?? 0, budget,
+    detail.unstable_allowance ?? 0);
   const status = state.status ?? detail.status;
   const stage = state.stage ?? detail.stage;
   const statusText = searchStatusText(status, stage, state.reason ?? detail.reason);
@@ -166,17 +169,17 @@ function Monitor({ searchId }: { searchId: number }) {
         <div
           className="progress"
           role="progressbar"
-          aria-label="Candidates finished"
+          aria-label="Budget spent"
           aria-valuemin={0}
           aria-valuemax={budget}
           aria-valuenow={finished}
-          aria-valuetext={`${finished} of ${budget} finished`}
+          aria-valuetext={`${finished} of ${budget} candidates reached training`}
         >
           <div className="progress-bar" style={{ width: `${(frac * 100).toFixed(1)}%` }} />
         </div>
         <dl className="stats">
           <div>
-            <dt>Finished</dt>
+            <dt title="Candidates that reached training; unstable layers cost no budget">Budget spent</dt>
             <dd data-testid="finished-count">
               {finished} / {budget}
             </dd>

@@ -14,7 +14,9 @@ import "./searches.css";
 
 const PAGE_SIZE = 25;
 
+/** Budget slots spent: the server's count (unstable candidates spend none), else all finished. */
 function finished(s: SearchSummary): number {
+  if (typeof s.budget_spent === "number") return s.budget_spent;
   let n = 0;
   for (const k of FINISHED_STATUSES) n += s.counts?.[k] ?? 0;
   return n;

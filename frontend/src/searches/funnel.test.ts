@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { barPercent, FUNNEL_KEYS, funnelStages, orderFunnel } from "./funnel";
+import { barPercent, budgetSpent, FUNNEL_KEYS, funnelStages, orderFunnel } from "./funnel";
 
 const RAW = {
   // as PostgreSQL's jsonb hands them back: not in engine order
@@ -33,23 +33,30 @@ describe("the funnel", () => {
     expect(stages.map((s) => [s.label, s.count])).toEqual([
       ["Drawn", 40],
       ["Passed the static checks", 30],
-      ["Sent to training", 18],
-      ["Stable", 7],
+      ["Sent to the stability test", 18],
+      ["Stable, reached training", 8],
       ["Evaluated", 3],
     ]);
     expect(stages[1].losses).toEqual([{ key: "refused_static", label: "refused by the static checks", count: 10 }]);
-    expect(stages[2].budget).toBe(true);
-    // in training, unstable, failed (rejected_other is 0: not listed)
+    // the budget counts the candidates that reached training, not the unstable ones
+    expect(stages.filter((s) => s.budget).map((s) => s.key)).toEqual(["trained"]);
     expect(stages[3].losses.map((l) => [l.key, l.count])).toEqual([
       ["in_flight", 2],
       ["unstable", 8],
-      ["failed", 1],
     ]);
-    expect(stages[4].losses.map((l) => l.label)).toEqual(["below the quality gate"]);
+    // below the gate, failed (rejected_other is 0: not listed)
+    expect(stages[4].losses.map((l) => l.label)).toEqual(["below the quality gate", "failed"]);
     // every layer is accounted for: what is sent either is in a later stage or left on the way
-    const sent = stages[2].count;
-    const left = stages[3].losses.reduce((n, l) => n + l.count, 0);
-    expect(stages[3].count + left).toBe(sent);
+    for (const i of [3, 4]) {
+      const left = stages[i].losses.reduce((n, l) => n + l.count, 0);
+      expect(stages[i].count + left).toBe(stages[i - 1].count);
+    }
+  });
+
+  it("gives the unstable candidates' slots back, up to the allowance", () => {
+    expect(budgetSpent(10, 3, 20, 4)).toBe(7);
+    expect(budgetSpent(100, 90, 5, 4)).toBe(80); // at most 4 x 5 given back
+    expect(budgetSpent(0, 0, 5, 4)).toBe(0);
   });
 
   it("calls what a stopped search left in flight cancelled, not in training", () => {

@@ -53,7 +53,7 @@ const LOSS_LABEL: Record<FunnelKey, string> = {
   refused_probe: "refused by the numeric probe",
   unstable: "unstable",
   low_quality: "below the quality gate",
-  rejected_other: "rejected otherwise",
+  rejected_other: "diverged or rejected otherwise",
   failed: "failed",
   evaluated: "evaluated",
   in_flight: "in training",
@@ -67,34 +67,45 @@ function losses(f: Funnel, keys: FunnelKey[], ended: boolean): FunnelLoss[] {
 
 /**
  * The funnel as narrowing stages: drawn → passed the static checks → passed
- * the probe (sent to training: the budget) → stable → evaluated (passed the
- * quality gate). Free refusals cost no budget; candidates in training, failed
- * or rejected for another reason leave between "sent" and "stable". Once the
- * search has ended (`ended`), what the engine still counts in flight was
- * cancelled by the stop, never told back.
+ * the probe (sent to the stability test) → stable, reached training (what the
+ * budget counts) → evaluated (passed the quality gate). Free refusals and
+ * unstable layers cost no budget; candidates still in flight leave between
+ * "sent" and "reached training", and failed, diverged or below-the-gate ones
+ * between "reached training" and "evaluated". Once the search has ended
+ * (`ended`), what the engine still counts in flight was cancelled by the
+ * stop, never told back.
  */
 export function funnelStages(f: Funnel, ended = false): FunnelStage[] {
   const passedStatic = Math.max(0, f.drawn - f.refused_static);
   const sent = Math.max(0, passedStatic - f.refused_probe);
-  const stable = f.evaluated + f.low_quality;
+  const trained = f.evaluated + f.low_quality + f.rejected_other + f.failed;
   return [
     { key: "drawn", label: "Drawn", count: f.drawn, losses: [] },
     { key: "static", label: "Passed the static checks", count: passedStatic, losses: losses(f, ["refused_static"], ended) },
+    { key: "sent", label: "Sent to the stability test", count: sent, losses: losses(f, ["refused_probe"], ended) },
     {
-      key: "sent",
-      label: "Sent to training",
-      count: sent,
-      losses: losses(f, ["refused_probe"], ended),
+      key: "trained",
+      label: "Stable, reached training",
+      count: trained,
+      losses: losses(f, ["in_flight", "unstable"], ended),
       budget: true,
     },
     {
-      key: "stable",
-      label: "Stable",
-      count: stable,
-      losses: losses(f, ["in_flight", "unstable", "failed", "rejected_other"], ended),
+      key: "evaluated",
+      label: "Evaluated",
+      count: f.evaluated,
+      losses: losses(f, ["low_quality", "rejected_other", "failed"], ended),
     },
-    { key: "evaluated", label: "Evaluated", count: f.evaluated, losses: losses(f, ["low_quality"], ended) },
   ];
+}
+
+/**
+ * Budget slots spent by `finished` candidates of which `unstable` failed the
+ * stability test: those give their slot back, at most `allowance` per slot of
+ * `budget` (the server's `unstable_allowance`; search_engine.evolution).
+ */
+export function budgetSpent(finished: number, unstable: number, budget: number, allowance: number): number {
+  return Math.max(0, finished - Math.min(unstable, allowance * budget));
 }
 
 /** A bar's width in percent of the widest: square-root scaled so 3 of 2,000 still shows. */

@@ -34,6 +34,14 @@ describe("applyEvents", () => {
     expect(finishedCount(s)).toBe(1);
     expect(activeWorkers(s)).toBe(0);
     expect(s.finishTimes.get(10)).toBe(Date.parse("2026-01-01T00:01:00Z"));
+    // an unstable candidate spends no budget slot: it does not count toward throughput
+    applyEvents(s, [
+      ev(5, "candidate.finished", {
+        candidate: cand(11, { status: "rejected", rejection_reason: "unstable", finished_at: "2026-01-01T00:01:30Z" }),
+      }),
+    ]);
+    expect(finishedCount(s)).toBe(2);
+    expect(s.finishTimes.has(11)).toBe(false);
   });
 
   it("bumps the version only on change", () => {

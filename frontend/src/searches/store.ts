@@ -52,7 +52,8 @@ export interface SearchState {
   population: Set<number>;
   feed: TournamentEntry[];
   progress: Map<number, ProgressInfo>;
-  /** Server finish times (ms) of finished candidates, for throughput. */
+  /** Server finish times (ms) of finished candidates that spent a budget slot (not the
+   * unstable ones), for throughput in budget slots per minute. */
   finishTimes: Map<number, number>;
   rerank: RerankRow[] | null;
   /** The engine's funnel, from the detail and then each `search.funnel` event. */
@@ -114,7 +115,8 @@ function setCandidate(state: SearchState, next: CandidateSummary): void {
   if (FINISHED_STATUSES.has(next.status)) {
     state.progress.delete(next.id);
     const t = parseTime(next.finished_at);
-    if (t !== null) state.finishTimes.set(next.id, t);
+    if (t !== null && next.rejection_reason !== "unstable") state.finishTimes.set(next.id, t);
+    else state.finishTimes.delete(next.id);
   } else {
     state.finishTimes.delete(next.id);
   }

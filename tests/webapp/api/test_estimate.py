@@ -42,12 +42,13 @@ def workers(monkeypatch):
     return roll
 
 
-def _finish_with_wall_seconds(user, seconds: list[float], **overrides) -> None:
-    """A search whose candidates took these wall times on the workers."""
+def _finish_with_wall_seconds(user, seconds: list[float], *, results: list[dict] | None = None,
+                              **overrides) -> None:
+    """A search whose candidates took these wall times on the workers (and gave these results)."""
     search = make_search(user, **{**SMALL, **overrides})
-    for wall in seconds:
+    for i, wall in enumerate(seconds):
         cid = queued_ids(search)[0]
-        run_one(cid, result())
+        run_one(cid, results[i] if results else result())
         c = Candidate.objects.get(pk=cid)
         Candidate.objects.filter(pk=cid).update(finished_at=c.started_at + timedelta(seconds=wall))
 
@@ -71,6 +72,18 @@ def test_time_comes_from_what_candidates_cost_on_this_lab(api, user, workers):
     assert body["cost"]["seconds"] == pytest.approx(40.0, abs=0.01)
     assert body["at_once"] == 2
     assert body["total_seconds"] == pytest.approx(3 * 40.0, abs=0.05)  # 6 candidates, 2 at a time
+
+
+def test_unstable_candidates_cost_time_but_no_budget(api, user, workers):
+    """The budget counts candidates that reach training: an unstable one's time
+    is shared out over them, so a slot costs (10 + 30 + 50) / 2."""
+    workers.set({"eval-1@host": 2})
+    unstable = result("rejected", reason="unstable")
+    _finish_with_wall_seconds(user, [10.0, 30.0, 50.0], results=[unstable, result(), result()])
+    body = api.post_json("/api/searches/estimate", {"preset": "cpu-quick", "overrides": SMALL}).json()
+    assert body["cost"]["candidates"] == 3
+    assert body["cost"]["seconds"] == pytest.approx(45.0, abs=0.01)
+    assert body["total_seconds"] == pytest.approx(3 * 45.0, abs=0.05)
 
 
 def test_another_number_of_steps_is_scaled_and_labelled(api, user, workers):

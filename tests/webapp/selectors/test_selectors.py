@@ -6,11 +6,11 @@ import random
 
 import pytest
 
-from tests.webapp.helpers import make_search
+from tests.webapp.helpers import make_search, queued_ids, result, run_one
 from webapp.errors import NotFound
 from webapp.models import Candidate
 from webapp.selectors.candidates import ORDERINGS, candidate_get, candidate_lineage, candidate_list
-from webapp.selectors.searches import _front, search_get, search_pareto
+from webapp.selectors.searches import _front, search_detail, search_get, search_pareto
 
 pytestmark = pytest.mark.django_db
 
@@ -101,3 +101,19 @@ def test_document_diff_names_each_kind_of_change():
         {"kind": "setting_changed", "node": None, "text": "eps 1e-05 → 0.001"},
     ]
     assert document_diff(old, {**old, "ui": {}}) == []
+
+
+def test_unstable_candidates_spend_no_budget_in_the_progress_figures(user):
+    """The budget counts candidates that reach training: after one unstable and
+    one evaluated candidate, 5 of 6 slots remain and the throughput counts one."""
+    search = make_search(user, budget=6, parallel=2)
+    first, second = queued_ids(search)[:2]
+    run_one(first, result("rejected", reason="unstable"))
+    run_one(second, result())
+    search.refresh_from_db()
+    detail = search_detail(search)
+    assert detail["funnel"]["unstable"] == 1 and detail["funnel"]["evaluated"] == 1
+    throughput = detail["throughput_per_minute"]
+    assert throughput and detail["eta_seconds"] == pytest.approx(5 / throughput * 60)
+    # the unstable candidate gave its slot back: the engine asked for a replacement
+    assert len(queued_ids(search)) == 2
