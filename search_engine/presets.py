@@ -190,12 +190,20 @@ _PRESETS: dict[str, tuple[str, SearchConfig]] = {
 # recalibration), in a search small enough that a newcomer sees a live front
 # within about two minutes on 2 cores: a dozen candidates, two training at a
 # time (one per core under `manage.py lab`), no re-ranking stage to wait for.
+# From random layers alone a dozen candidates rarely hold a survivor
+# (benchmarks/results/demo_front.txt), so the demo suggests two reference
+# layers as seeds (PRESET_SEEDS): the launch form ticks them, labelled, and
+# the user may untick them to start from random layers.
 _PRESETS["demo"] = (
-    "A first look: cpu-quick's training on a dozen candidates, two at a time, no re-ranking; "
+    "A first look: cpu-quick's training on a dozen candidates, two at a time, no re-ranking, "
+    "seeded with BN-ReLU and EvoNorm-S0 (untick them to start from random layers): "
     "a live front within about two minutes on 2 cores.",
     replace(_PRESETS["cpu-quick"][1], budget=12, population_size=8, tournament_size=2, parallel=2,
             rerank_top_k=0, rerank_keep=0, rerank_seeds=1),
 )
+
+# Reference layers a preset suggests as seed layers (slugs of search_engine.library).
+PRESET_SEEDS: dict[str, tuple[str, ...]] = {"demo": ("bn_relu", "evonorm_s0")}
 
 PRESETS: dict[str, str] = {name: desc for name, (desc, _) in _PRESETS.items()}
 
@@ -218,8 +226,9 @@ def build_config(preset: str, overrides: dict | None = None) -> SearchConfig:
 
 
 def presets_json() -> list[dict]:
-    """[{name, description, config}] for GET /api/presets."""
+    """[{name, description, config, seed_references}] for GET /api/presets."""
     return [
-        {"name": name, "description": desc, "config": cfg.to_dict()}
+        {"name": name, "description": desc, "config": cfg.to_dict(),
+         "seed_references": list(PRESET_SEEDS.get(name, ()))}
         for name, (desc, cfg) in _PRESETS.items()
     ]

@@ -144,10 +144,14 @@ def _launch_random_search(page: Page, base: str) -> int:
     page.get_by_label("Budget (candidates)").fill("4")
     page.get_by_label("Random seed").fill("3")
     fill_tiny_eval(page)
-    # two reference layers as seeds train for sure: two candidates to compare, whatever the random ones do
+    # the demo suggests two reference layers as seeds, ticked and labelled
     refs = page.get_by_role("group", name="Reference layers")
-    for label in ("BN-ReLU", "EvoNorm-B0"):
-        refs.get_by_role("checkbox", name=label).first.check()
+    for label in ("BN-ReLU", "EvoNorm-S0"):
+        expect(refs.get_by_role("checkbox", name=re.compile(rf"^{label}\b"))).to_be_checked()
+    expect(refs.get_by_text("suggested by demo")).to_have_count(2)
+    # two reference layers as seeds train for sure: two candidates to compare, whatever the random ones do
+    refs.get_by_role("checkbox", name=re.compile(r"^EvoNorm-S0\b")).uncheck()
+    refs.get_by_role("checkbox", name=re.compile(r"^EvoNorm-B0\b")).check()
     page.get_by_role("button", name="Start search").click()
     page.wait_for_url(re.compile(r".*/searches/\d+/$"))
     return int(page.url.rstrip("/").split("/")[-1])

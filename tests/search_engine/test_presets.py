@@ -7,7 +7,8 @@ import json
 import pytest
 
 from search_engine.config import ConfigError, SearchConfig
-from search_engine.presets import PRESETS, build_config, get_preset, presets_json
+from search_engine.library import load_reference
+from search_engine.presets import PRESET_SEEDS, PRESETS, build_config, get_preset, presets_json
 
 
 def test_every_preset_is_a_valid_config() -> None:
@@ -87,3 +88,15 @@ def test_presets_json_shape() -> None:
     assert [d["name"] for d in doc] == list(PRESETS)
     for d in doc:
         assert d["description"] and SearchConfig.from_dict(d["config"]) == get_preset(d["name"])
+        assert d["seed_references"] == list(PRESET_SEEDS.get(d["name"], ()))
+
+
+def test_suggested_seeds_are_reference_layers_named_in_the_description() -> None:
+    """The demo suggests seeds so its front fills at once; they load, and the
+    description says which they are (the launch form shows it)."""
+    assert PRESET_SEEDS["demo"]
+    description = PRESETS["demo"]
+    for slug in PRESET_SEEDS["demo"]:
+        graph = load_reference(slug)
+        assert graph.name in description
+    assert set(PRESET_SEEDS) <= set(PRESETS)

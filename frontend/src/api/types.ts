@@ -108,6 +108,8 @@ export interface Preset {
   name: string;
   description: string;
   config: SearchConfigJson;
+  /** Reference layers the preset suggests as seeds (the launch form ticks them). */
+  seed_references?: string[];
 }
 
 export interface ValidateResult {

@@ -28,6 +28,23 @@ const PRESETS = [
       eval: { dataset: "cifar10", architectures: ["resnet50", "mobilenetv2", "efficientnet_b0"], steps: 5000, quality_steps: 100 },
     },
   },
+  {
+    name: "demo",
+    description: "demo, seeded with BN-ReLU",
+    seed_references: ["bn_relu"],
+    config: {
+      mode: "B",
+      population_size: 8,
+      tournament_size: 2,
+      budget: 12,
+      eval: { dataset: "digits", architectures: ["mobilenetv2", "efficientnet_b0"], steps: 150, quality_steps: 75 },
+    },
+  },
+];
+
+const REFERENCES = [
+  { slug: "bn_relu", name: "BN-ReLU", mode: "B", formula: "max(bn(x), 0)" },
+  { slug: "gn_relu", name: "GN-ReLU", mode: "S", formula: "max(gn(x), 0)" },
 ];
 
 type Handler = (url: string, init?: RequestInit) => { status: number; body: unknown };
@@ -41,7 +58,7 @@ function mockFetch(onPost: Handler) {
       let res: { status: number; body: unknown };
       if (url.startsWith("/api/presets")) res = { status: 200, body: PRESETS };
       else if (url.startsWith("/api/layers")) res = { status: 200, body: { count: 0, items: [] } };
-      else if (url.startsWith("/api/reference-layers")) res = { status: 200, body: [] };
+      else if (url.startsWith("/api/reference-layers")) res = { status: 200, body: REFERENCES };
       else res = onPost(url, init);
       return new Response(JSON.stringify(res.body), { status: res.status, headers: { "Content-Type": "application/json" } });
     }),
@@ -97,6 +114,22 @@ describe("LaunchPage", () => {
     expect((screen.getByLabelText("Budget (candidates)") as HTMLInputElement).value).toBe("5000");
     expect((screen.getByLabelText("Mode") as HTMLSelectElement).value).toBe("S");
     expect((screen.getByLabelText("Name") as HTMLInputElement).value).toBe("paper-s search");
+  });
+
+  it("ticks the seeds a preset suggests, labelled, and keeps the user's own", async () => {
+    mockFetch(() => ({ status: 500, body: {} }));
+    renderForm();
+    const bn = (await screen.findByRole("checkbox", { name: /BN-ReLU/ })) as HTMLInputElement;
+    const gn = screen.getByRole("checkbox", { name: /GN-ReLU/ }) as HTMLInputElement;
+    expect(bn.checked).toBe(false);
+    fireEvent.click(gn); // the user's own choice
+    fireEvent.click(screen.getByRole("radio", { name: /demo/ }));
+    expect(bn.checked).toBe(true);
+    expect(screen.getByText(/suggested by demo/)).toBeTruthy();
+    fireEvent.click(screen.getByRole("radio", { name: /cpu-quick/ }));
+    expect(bn.checked).toBe(false);
+    expect(gn.checked).toBe(true);
+    expect(screen.queryByText(/suggested by/)).toBeNull();
   });
 
   it("sends only the overrides and opens the monitor", async () => {

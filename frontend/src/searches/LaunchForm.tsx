@@ -17,6 +17,7 @@ import {
   DATASETS,
   formFieldForServerField,
   qualityGateSteps,
+  switchSuggestedSeeds,
   validateLaunch,
   valuesFromPreset,
   type FieldErrors,
@@ -92,12 +93,17 @@ export function LaunchPage() {
   const [errors, setErrors] = useState<FieldErrors>({});
   const [formError, setFormError] = useState<string | null>(null);
 
-  // The form starts from cpu-quick (or the first preset) once the presets are in.
+  // The form starts from cpu-quick (or the first preset) once the presets are in,
+  // with the seeds that preset suggests ticked.
   const [prefilled, setPrefilled] = useState(false);
   if (presets && !prefilled) {
     setPrefilled(true);
     const first = presets.find((p) => p.name === "cpu-quick") ?? presets[0];
-    if (first) setValues(valuesFromPreset(first, { ...EMPTY, name: `${first.name} search` }));
+    if (first) {
+      setValues(valuesFromPreset(first, {
+        ...EMPTY, name: `${first.name} search`, seed_references: [...(first.seed_references ?? [])],
+      }));
+    }
   }
 
   const preset = useMemo(() => presets?.find((p) => p.name === values.preset) ?? null, [presets, values.preset]);
@@ -113,7 +119,12 @@ export function LaunchPage() {
     const p = presets?.find((x) => x.name === name);
     if (!p) return;
     const autoName = presets?.some((x) => values.name === `${x.name} search`) || !values.name;
-    setValues((v) => valuesFromPreset(p, { ...v, name: autoName ? `${p.name} search` : v.name }));
+    const suggested = presets?.find((x) => x.name === values.preset)?.seed_references ?? [];
+    setValues((v) => valuesFromPreset(p, {
+      ...v,
+      name: autoName ? `${p.name} search` : v.name,
+      seed_references: switchSuggestedSeeds(v.seed_references, suggested, p.seed_references ?? []),
+    }));
     setErrors({});
   };
 
@@ -246,7 +257,7 @@ export function LaunchPage() {
               {numberField(
                 "budget",
                 "Budget (candidates)",
-                "Counts the candidates that reach training; layers the free checks refuse are redrawn at no cost.",
+                "Counts the candidates that reach training; layers the free checks or the stability test refuse are replaced at no cost.",
               )}
               {numberField("seed", "Random seed", "Empty: the server picks one.")}
             </div>
@@ -355,6 +366,9 @@ export function LaunchPage() {
                         onChange={() => toggle("seed_references", r.slug)}
                       />{" "}
                       {r.name} <span className="muted small">({r.mode})</span>
+                      {preset?.seed_references?.includes(r.slug) ? (
+                        <span className="muted small"> · suggested by {preset.name}</span>
+                      ) : null}
                     </label>
                   ))}
                 </div>

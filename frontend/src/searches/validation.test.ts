@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { buildOverrides, formFieldForServerField, qualityGateSteps, validateLaunch, valuesFromPreset } from "./validation";
+import {
+  buildOverrides,
+  formFieldForServerField,
+  qualityGateSteps,
+  switchSuggestedSeeds,
+  validateLaunch,
+  valuesFromPreset,
+} from "./validation";
 
 const preset = {
   name: "cpu-quick",
@@ -81,5 +88,14 @@ describe("launch form validation", () => {
     expect(formFieldForServerField("seed_layer_ids")).toBe("seeds");
     expect(formFieldForServerField("eval.width")).toBe("advanced");
     expect(formFieldForServerField(null)).toBeNull();
+  });
+});
+
+describe("switchSuggestedSeeds", () => {
+  it("swaps the old preset's suggestions for the new one's and keeps the user's", () => {
+    expect(switchSuggestedSeeds(["bn_relu", "mine"], ["bn_relu"], ["evonorm_s0"])).toEqual(["mine", "evonorm_s0"]);
+    expect(switchSuggestedSeeds([], [], ["bn_relu", "evonorm_s0"])).toEqual(["bn_relu", "evonorm_s0"]);
+    expect(switchSuggestedSeeds(["bn_relu"], [], ["bn_relu"])).toEqual(["bn_relu"]); // no repeat
+    expect(switchSuggestedSeeds(["bn_relu"], ["bn_relu"], [])).toEqual([]);
   });
 });

@@ -139,6 +139,16 @@ export function valuesFromPreset(
   };
 }
 
+/**
+ * The reference seeds after switching presets: the old preset's suggested
+ * seeds (`from`) give way to the new one's (`to`); seeds the user ticked
+ * themselves stay. Order: kept ones first, then the new suggestions.
+ */
+export function switchSuggestedSeeds(current: readonly string[], from: readonly string[], to: readonly string[]): string[] {
+  const kept = current.filter((s) => !from.includes(s));
+  return [...kept, ...to.filter((s) => !kept.includes(s))];
+}
+
 /** The advanced-overrides text as an object ("" is {}); throws a readable error. */
 export function parseAdvanced(text: string): Record<string, unknown> {
   if (!text.trim()) return {};
