@@ -1,7 +1,8 @@
 """The demo preset: how long from launch to a non-empty Pareto front?
 
 Runs the ``demo`` preset (cpu-quick's training, a dozen candidates, two at a
-time) from random layers only, once per seed, with the CLI's runner in
+time) with the seed layers it suggests (as the launch form ticks them;
+``--no-seeds``: from random layers only), once per seed, with the CLI's runner in
 ``--workers`` processes (``manage.py lab`` runs one evaluation process per
 core the same way), and prints per seed: the wall time and CPU-seconds (all
 processes) to the first survivor, i.e. to a non-empty front, the front's size
@@ -9,6 +10,7 @@ at the end, the funnel, and the whole search's wall time. Also the share of
 seeds whose search ended with a non-empty front: the demo's promise.
 
     python -m benchmarks.demo_front --seeds 1,2,3 --out benchmarks/results/demo_front.txt
+    python -m benchmarks.demo_front --seeds 1,2,3 --no-seeds
 """
 
 from __future__ import annotations
@@ -32,18 +34,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a search setting, e.g. budget=20")
+    ap.add_argument("--no-seeds", action="store_true",
+                    help="from random layers only, without the preset's suggested seeds")
     ap.add_argument("--out", help="also write the table here")
     args = ap.parse_args(argv)
 
-    from search_engine.presets import build_config
+    from search_engine.library import load_reference
+    from search_engine.presets import PRESET_SEEDS, build_config
     from search_engine.runner import run_search
 
     config = build_config(args.preset, parse_sets(args.set))
+    seed_names = () if args.no_seeds else PRESET_SEEDS.get(args.preset, ())
     lines = [
         f"# demo front: preset {args.preset}, overrides {args.set or 'none'}, budget "
         f"{config.budget}, {args.workers} worker process(es), commit {_commit()}, "
         f"{os.cpu_count()} CPUs",
-        "# from random layers only; times from launch; CPU-seconds of all processes",
+        f"# seed layers: {', '.join(seed_names) or 'none (random layers only)'}; times from "
+        "launch; CPU-seconds of all processes",
         "",
         f"{'seed':>4} {'1st survivor: wall s':>20} {'cpu s':>7} {'front':>5} {'trained':>7} "
         f"{'survived':>8} {'drawn':>6} {'search wall s':>13}",
@@ -54,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
             doc = run_search(config, seed, out_path=Path(tmp) / "results.json",
-                             workers=args.workers)
+                             workers=args.workers,
+                             seed_graphs=[load_reference(n) for n in seed_names])
             wall = time.perf_counter() - start
         alive = [c for c in doc["candidates"] if c["status"] == "evaluated"]
         first = alive[0] if alive else None

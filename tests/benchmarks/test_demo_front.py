@@ -19,6 +19,7 @@ def test_table_has_a_row_per_seed_and_counts_non_empty_fronts(
     assert demo_front.main(argv) == 0
     text = capsys.readouterr().out
     assert out.read_text() == text
+    assert "seed layers: bn_relu, evonorm_s0" in text  # the preset's suggested seeds, as the form ticks them
     rows = [line.split() for line in text.splitlines() if line[:4].strip() in ("1", "2")]
     assert [r[0] for r in rows] == ["1", "2"]
     # no stability test and a gate of 0: every trained layer that stays finite survives
