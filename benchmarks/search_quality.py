@@ -7,8 +7,8 @@ budget of trained candidates. Per seed, BN-ReLU is evaluated with the same
 eval config and the same seed as the candidates (the runner evaluates every
 candidate with the search's seed). The table gives per seed and strategy:
 
-* the funnel (drawn > refused free > trained > survived) and the share of
-  the budget that survived rejection;
+* the funnel (drawn > refused free > unstable > trained > survived) and the
+  share of the budget (candidates that reached training) that survived;
 * wall time and CPU-seconds (all processes) to the first survivor;
 * the best layer's mean score / BN-ReLU's mean score, and whether the best
   is >= BN-ReLU on every anchor;
@@ -106,9 +106,12 @@ def run_summary(doc: dict, architectures: list[str]) -> dict:
     first = alive[0] if alive else None
     best = max(alive, key=lambda c: (mean(c["scores"][a] for a in architectures), -c["index"]),
                default=None)
-    trained = len(cands)
+    # the budget: candidates that reached training (an unstable one spends no slot)
+    unstable = sum(c.get("rejection_reason") == "unstable" for c in cands)
+    trained = len(cands) - unstable
     return {
         "funnel": doc["funnel"],
+        "unstable": unstable,
         "trained": trained,
         "survivors": len(alive),
         "survival": len(alive) / trained if trained else 0.0,
@@ -220,7 +223,7 @@ def table(args, rows, baselines, again, archs, seeds, strategies, fresh, started
         f"# anchors {', '.join(archs)}; from random layers only; BN-ReLU evaluated per seed "
         "with the same eval config and seed",
         "",
-        f"{'seed':>4} {'strategy':<10} {'drawn':>6} {'refused':>8} {'trained':>7} "
+        f"{'seed':>4} {'strategy':<10} {'drawn':>6} {'refused':>8} {'unstable':>8} {'trained':>7} "
         f"{'survived':>14} {'1st: wall s':>11} {'cpu s':>7} {'best/BN':>8} "
         f"{'>=BN all':>8} {'wall s':>7} {'cpu s':>7}  best layer",
     ]
@@ -237,7 +240,7 @@ def table(args, rows, baselines, again, archs, seeds, strategies, fresh, started
             first = r["first_survivor"]
             lines.append(
                 f"{seed:>4} {strategy:<10} {f['drawn']:>6} "
-                f"{f['refused_static'] + f['refused_probe']:>8} {r['trained']:>7} "
+                f"{f['refused_static'] + f['refused_probe']:>8} {r.get('unstable', 0):>8} {r['trained']:>7} "
                 f"{r['survivors']:>4} ({100 * r['survival']:4.1f}%) "
                 f"{(first['elapsed'] if first else float('nan')):>11.0f} "
                 f"{(first['cpu'] if first else float('nan')):>7.0f} {ratio:>8.3f} "
