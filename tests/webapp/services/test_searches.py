@@ -137,14 +137,18 @@ def test_curves_are_downsampled_and_nonfinite_scrubbed(user):
     assert c.timings == {"total": None}
 
 
-def test_rejected_and_failed_count_toward_budget(user):
+def test_rejected_and_failed_count_toward_budget_but_unstable_ones_do_not(user):
     search = make_search(user, budget=4)
-    kinds = [result("rejected", reason="unstable"), result("failed", reason="error")]
-    for i in range(4):
+    kinds = [result("rejected", reason="low_quality"), result("failed", reason="error"),
+             result("rejected", reason="unstable")]
+    for i in range(5):
         search.refresh_from_db()
-        run_one(queued_ids(search)[0], kinds[i % 2] if i < 2 else result())
+        run_one(queued_ids(search)[0], kinds[i] if i < 3 else result())
     search.refresh_from_db()
-    assert search.counts["rejected"] == 1 and search.counts["failed"] == 1 and search.stage == "rerank"
+    # 5 finished, the unstable one gave its slot back: 4 slots spent, the evolution is over
+    assert search.counts["rejected"] == 2 and search.counts["unstable"] == 1
+    assert search.counts["failed"] == 1 and search.counts["evaluated"] == 2
+    assert search.stage == "rerank" and not queued_ids(search)
 
 
 def test_pause_and_resume(user, commit):
