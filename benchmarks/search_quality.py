@@ -99,6 +99,20 @@ def mean(values) -> float:  # noqa: ANN001
     return sum(values) / len(values) if values else float("nan")
 
 
+def searched_so_far(out: Path) -> dict:
+    """A search's summary as far as its files go: the final document when it
+    finished, else the last checkpoint with every candidate its event log holds
+    (wall and CPU seconds as of the last result)."""
+    from search_engine.results_file import load_candidates, load_results
+
+    doc = load_results(out)
+    if doc["finished"]:
+        return doc
+    cands = load_candidates(out)
+    last = cands[-1] if cands else {"elapsed": 0.0, "cpu": 0.0}
+    return {**doc, "candidates": cands, "elapsed_seconds": last["elapsed"], "cpu_seconds": last["cpu"]}
+
+
 def run_summary(doc: dict, architectures: list[str]) -> dict:
     """What the table says about one finished search."""
     cands = doc["candidates"]
@@ -123,6 +137,7 @@ def run_summary(doc: dict, architectures: list[str]) -> dict:
             "mean": mean(best["scores"][a] for a in architectures)},
         "elapsed": doc["elapsed_seconds"],
         "cpu": doc["cpu_seconds"],
+        "finished": bool(doc.get("finished", True)),
     }
 
 
@@ -149,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dir", default="benchmarks/results/search_quality",
                     help="where the runs are kept (resumable)")
     ap.add_argument("--out", help="also write the table here")
+    ap.add_argument("--table-only", action="store_true",
+                    help="run and resume nothing: tabulate the searches in --dir as far as they got "
+                    "(a search stopped early is marked *); BN-ReLU is still evaluated if missing")
     args = ap.parse_args(argv)
 
     from search_engine.library import load_reference
@@ -172,7 +190,9 @@ def main(argv: list[str] | None = None) -> int:
                                                 "strategy": strategy})
             out = work / f"{strategy}_seed{seed}.json"
             resume = out.exists()
-            if resume and load_results(out)["finished"]:
+            if args.table_only:
+                doc = searched_so_far(out)
+            elif resume and load_results(out)["finished"]:
                 doc = run_search(config, seed, out_path=out, resume=True, workers=1)
             else:
                 print(f"{'resuming' if resume else 'running'} {strategy}, seed {seed}",
@@ -239,7 +259,7 @@ def table(args, rows, baselines, again, archs, seeds, strategies, fresh, started
                                        for a in archs)
             first = r["first_survivor"]
             lines.append(
-                f"{seed:>4} {strategy:<10} {f['drawn']:>6} "
+                f"{seed:>4} {strategy + ('' if r.get('finished', True) else '*'):<10} {f['drawn']:>6} "
                 f"{f['refused_static'] + f['refused_probe']:>8} {r.get('unstable', 0):>8} {r['trained']:>7} "
                 f"{r['survivors']:>4} ({100 * r['survival']:4.1f}%) "
                 f"{(first['elapsed'] if first else float('nan')):>11.0f} "
@@ -258,6 +278,9 @@ def table(args, rows, baselines, again, archs, seeds, strategies, fresh, started
                   + ", ".join(f"seed {s} {'yes' if w else 'no'}" for s, w in zip(seeds, wins,
                                                                                strict=True))
                   + f" ({sum(wins)}/{len(seeds)})"]
+    if not all(r.get("finished", True) for r in rows.values()):
+        lines += ["", "* stopped before its budget was spent: figures as far as it got (--table-only); "
+                  "the funnel is its last checkpoint's"]
     lines += ["", f"re-evaluated on fresh seeds {fresh} (mean score over anchors, mean +- sd):"]
     for name, values in again.items():
         lines.append(f"  {name:<16} {mean(values):.3f} +- {_sd(values):.3f}")

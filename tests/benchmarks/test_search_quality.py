@@ -59,3 +59,18 @@ def test_seeds_are_a_count_or_a_list() -> None:
     assert parse_seeds("1,3") == [1, 3]
     with pytest.raises(SystemExit):
         parse_seeds("two")
+
+
+@pytest.mark.subprocess
+def test_table_only_tabulates_a_search_stopped_early_without_running_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A search stopped before its budget (here: a wall-time limit of ~0) is
+    tabulated as far as it got, marked *, and nothing is run or resumed."""
+    run(tmp_path, capsys, "--strategies", "evolution", "--set", "max_wall_seconds=0.001")
+    log = events_path(tmp_path / "evolution_seed1.json")
+    before = log.read_text()
+    text = run(tmp_path, capsys, "--strategies", "evolution", "--table-only")
+    assert log.read_text() == before
+    row = next(line.split() for line in text.splitlines() if line.split()[:2] == ["1", "evolution*"])
+    assert int(row[5]) < 6  # trained: short of the budget
+    assert "* stopped before its budget was spent" in text
