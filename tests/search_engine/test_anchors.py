@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -20,14 +20,7 @@ from search_engine.anchors.mobilenetv2 import InvertedResidual
 from search_engine.anchors.resnet import Bottleneck
 from search_engine.library import load_reference
 
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """One torch thread: these tiny models run faster so, and other suites share the cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 TINY = {"num_classes": 10, "width": 0.125, "depth": 0.2}
 

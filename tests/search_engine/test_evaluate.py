@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import NoReturn
 
 import pytest
-import torch
 
 from search_engine.config import EvalConfig
 from search_engine.evaluate import EvalResult, evaluate, rerank
@@ -34,13 +32,7 @@ TINY = EvalConfig(
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """One torch thread: these tiny models run faster so, and other suites share the cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def graph(nodes: list[dict], output: str) -> LayerGraph:

@@ -12,7 +12,7 @@ import copy
 import io
 import re
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -44,12 +44,7 @@ ANCHOR_PAIRS = {"resnet50": 1 + 2 * 16, "mobilenetv2": 1 + 1 + 2 * 16 + 1,
 ANCHOR_SIZE = {"num_classes": 10, "width": 0.25, "depth": 1.0}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 
@@ -13,14 +11,7 @@ from search_engine.graph import LayerGraph
 from search_engine.library import load_reference
 from search_engine.rejection import probe_screen, probe_verdict, quality_verdict, stability_test
 
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """One torch thread: these tiny models run faster so, and other suites share the cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def graph(nodes: list[dict], output: str) -> LayerGraph:
