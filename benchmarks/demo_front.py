@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         "launch; CPU-seconds of all processes",
         "",
         f"{'seed':>4} {'1st survivor: wall s':>20} {'cpu s':>7} {'front':>5} {'trained':>7} "
-        f"{'survived':>8} {'drawn':>6} {'search wall s':>13}",
+        f"{'unstable':>8} {'survived':>8} {'drawn':>6} {'search wall s':>13}",
     ]
     non_empty = 0
     seeds = parse_seeds(args.seeds)
@@ -66,12 +66,14 @@ def main(argv: list[str] | None = None) -> int:
             wall = time.perf_counter() - start
         alive = [c for c in doc["candidates"] if c["status"] == "evaluated"]
         first = alive[0] if alive else None
+        unstable = sum(c["rejection_reason"] == "unstable" for c in doc["candidates"])
         front = len(doc["pareto_front"])
         non_empty += front > 0
         lines.append(
             f"{seed:>4} {(first['elapsed'] if first else float('nan')):>20.0f} "
             f"{(first['cpu'] if first else float('nan')):>7.0f} {front:>5} "
-            f"{len(doc['candidates']):>7} {len(alive):>8} {doc['funnel']['drawn']:>6} {wall:>13.0f}")
+            f"{len(doc['candidates']) - unstable:>7} {unstable:>8} {len(alive):>8} "
+            f"{doc['funnel']['drawn']:>6} {wall:>13.0f}")
         print(lines[-1], file=sys.stderr, flush=True)
     lines += ["", f"non-empty front at the end: {non_empty} of {len(seeds)} seeds"]
     text = "\n".join(lines)
