@@ -34,7 +34,7 @@ describe("the funnel", () => {
       ["Drawn", 40],
       ["Passed the static checks", 30],
       ["Sent to the stability test", 18],
-      ["Stable, reached training", 8],
+      ["Reached training", 8],
       ["Evaluated", 3],
     ]);
     expect(stages[1].losses).toEqual([{ key: "refused_static", label: "refused by the static checks", count: 10 }]);

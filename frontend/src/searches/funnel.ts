@@ -67,7 +67,7 @@ function losses(f: Funnel, keys: FunnelKey[], ended: boolean): FunnelLoss[] {
 
 /**
  * The funnel as narrowing stages: drawn → passed the static checks → passed
- * the probe (sent to the stability test) → stable, reached training (what the
+ * the probe (sent to the stability test) → stable: reached training (what the
  * budget counts) → evaluated (passed the quality gate). Free refusals and
  * unstable layers cost no budget; candidates still in flight leave between
  * "sent" and "reached training", and failed, diverged or below-the-gate ones
@@ -85,7 +85,7 @@ export function funnelStages(f: Funnel, ended = false): FunnelStage[] {
     { key: "sent", label: "Sent to the stability test", count: sent, losses: losses(f, ["refused_probe"], ended) },
     {
       key: "trained",
-      label: "Stable, reached training",
+      label: "Reached training",
       count: trained,
       losses: losses(f, ["in_flight", "unstable"], ended),
       budget: true,
