@@ -281,9 +281,10 @@ def table(args, rows, baselines, again, archs, seeds, strategies, fresh, started
     if not all(r.get("finished", True) for r in rows.values()):
         lines += ["", "* stopped before its budget was spent: figures as far as it got (--table-only); "
                   "the funnel is its last checkpoint's"]
-    lines += ["", f"re-evaluated on fresh seeds {fresh} (mean score over anchors, mean +- sd):"]
-    for name, values in again.items():
-        lines.append(f"  {name:<16} {mean(values):.3f} +- {_sd(values):.3f}")
+    if fresh:
+        lines += ["", f"re-evaluated on fresh seeds {fresh} (mean score over anchors, mean +- sd):"]
+        for name, values in again.items():
+            lines.append(f"  {name:<16} {mean(values):.3f} +- {_sd(values):.3f}")
     lines.append(f"\n# {time.perf_counter() - started:.0f} s in this invocation")
     return "\n".join(lines)
 

@@ -74,3 +74,4 @@ def test_table_only_tabulates_a_search_stopped_early_without_running_it(
     row = next(line.split() for line in text.splitlines() if line.split()[:2] == ["1", "evolution*"])
     assert int(row[5]) < 6  # trained: short of the budget
     assert "* stopped before its budget was spent" in text
+    assert "re-evaluated" in text  # 2 fresh seeds here; with --fresh-seeds 0 the section is left out
