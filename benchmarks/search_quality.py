@@ -86,8 +86,14 @@ def cached(path: Path, compute) -> dict:  # noqa: ANN001 - () -> dict
 
 
 def evaluate_layer(document: dict, eval_dict: dict, seed: int) -> dict:
-    """One evaluation as a plain dict: status, reason, scores, CPU-seconds."""
+    """One evaluation as a plain dict: status, reason, scores, CPU-seconds (one torch
+    thread, as the runner's evaluation processes use: on a busy machine more threads
+    stall each other)."""
+    import torch
+
     from search_engine.runner import evaluate_document
+
+    torch.set_num_threads(1)
 
     r = evaluate_document(document, eval_dict, seed, None, None)
     return {"status": r["status"], "reason": r.get("rejection_reason"),
