@@ -101,8 +101,8 @@ def _throughput_per_minute(search: Search) -> float | None:
 def search_detail(search: Search) -> dict:
     config = search.config or {}
     throughput = _throughput_per_minute(search)
-    budget = int(config.get("budget") or 0)
-    remaining = max(0, budget - budget_spent(search.counts or {}, budget))
+    summary = search_summary(search)
+    remaining = max(0, int(config.get("budget") or 0) - summary["budget_spent"])
     eta = None
     if search.finished_at is None and throughput:
         eta = remaining / throughput * 60
@@ -110,7 +110,7 @@ def search_detail(search: Search) -> dict:
                .exclude(worker="").values_list("worker", flat=True).distinct())
     jobs = RerankJob.objects.filter(search=search).order_by("-mean_score", "id")
     return {
-        **search_summary(search),
+        **summary,
         "config": config,
         "seed": search.seed,
         "architectures": list((config.get("eval") or {}).get("architectures") or []),
